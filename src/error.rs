@@ -1,0 +1,185 @@
+//! The one error type of waldb, and the policy questions callers ask of it.
+//!
+//! Variants are grouped by what the caller must do:
+//!
+//! | variant | meaning | what the caller does |
+//! |---|---|---|
+//! | [`Error::Io`] | an OS call failed (file, operation and OS error kept) | report; the operation did not happen |
+//! | [`Error::DiskFull`] | no space to grow a file | free space and retry; the database stays usable |
+//! | [`Error::Poisoned`] | an earlier write or fsync failed (invariant 7) | reopen the database; recovery repairs |
+//! | [`Error::Corrupt`] | a page failed its checksum or identity check | restore from backup; data is never returned |
+//! | [`Error::CorruptFile`] | a header or whole file is damaged or foreign | as above |
+//! | [`Error::Locked`] | another handle or process has the database open | close the other one |
+//! | [`Error::BufferPoolFull`] | every frame is pinned or holds uncommitted changes | make the transaction smaller or the pool larger |
+//! | [`Error::TooBig`] | a value or record exceeds a hard limit | make it smaller |
+//! | [`Error::InvalidInput`] | a caller mistake (bad option, bad id) | fix the call |
+//!
+//! I/O errors keep their `std::io::Error` source, unlike string-flattening
+//! designs, so `ErrorKind` and the OS error number survive.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::ids::PageId;
+
+/// Result alias used throughout waldb.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every error waldb returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O call failed.
+    #[error("I/O error during {op} on {}: {source}", path.display())]
+    Io {
+        /// The operation that failed (`"read"`, `"write"`, `"fsync"`, ...).
+        op: &'static str,
+        /// The file it was applied to.
+        path: PathBuf,
+        /// The underlying OS error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A file could not grow because the disk (or quota) is full. Nothing was
+    /// acknowledged that depended on the failed allocation; the database stays
+    /// usable once space is freed.
+    #[error("disk full during {op} on {}", path.display())]
+    DiskFull {
+        /// The operation that ran out of space.
+        op: &'static str,
+        /// The file that could not grow.
+        path: PathBuf,
+    },
+
+    /// An earlier write or fsync failed, so the on-disk state can no longer be
+    /// trusted to match what was acknowledged. The handle refuses further
+    /// writes until the database is reopened and recovered (invariant 7).
+    #[error("database handle is poisoned by an earlier I/O failure ({reason}); reopen it to recover")]
+    Poisoned {
+        /// What failed first.
+        reason: String,
+    },
+
+    /// A page failed its checksum or identity check. Its contents are never
+    /// returned.
+    #[error("corrupt page {page} in {}: {reason}", file.display())]
+    Corrupt {
+        /// The file holding the page.
+        file: PathBuf,
+        /// The page that failed.
+        page: PageId,
+        /// Which check failed.
+        reason: String,
+    },
+
+    /// A file header, control file or whole file is damaged, truncated, or is
+    /// not a waldb file at all.
+    #[error("corrupt or foreign file {}: {reason}", file.display())]
+    CorruptFile {
+        /// The file.
+        file: PathBuf,
+        /// Which check failed.
+        reason: String,
+    },
+
+    /// The database is already open in another handle or process.
+    #[error("database {} is locked: another handle or process has it open", path.display())]
+    Locked {
+        /// The database file.
+        path: PathBuf,
+    },
+
+    /// No buffer-pool frame can be evicted: all are pinned or hold changes of
+    /// a transaction that has not committed (no steal, invariant 3).
+    #[error("buffer pool full: all {frames} frames are pinned or hold uncommitted changes")]
+    BufferPoolFull {
+        /// Number of frames in the pool.
+        frames: usize,
+    },
+
+    /// A value, record or key is larger than a hard limit.
+    #[error("{what} of {size} bytes exceeds the limit of {limit} bytes")]
+    TooBig {
+        /// What was too big.
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// The caller passed something invalid (an option out of range, a page id
+    /// that does not belong to the operation).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}
+
+impl Error {
+    /// Wrap an OS error, turning "no space left" into [`Error::DiskFull`].
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
+        let path = path.into();
+        if is_disk_full(&source) {
+            Error::DiskFull { op, path }
+        } else {
+            Error::Io { op, path, source }
+        }
+    }
+
+    /// True for errors after which the handle must be reopened.
+    pub fn is_poisoned(&self) -> bool {
+        matches!(self, Error::Poisoned { .. })
+    }
+
+    /// True for damage detected in stored data.
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, Error::Corrupt { .. } | Error::CorruptFile { .. })
+    }
+}
+
+/// True when an OS error means the device or quota is out of space.
+pub fn is_disk_full(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+}
+
+/// Build an [`Error::InvalidInput`] from format arguments.
+#[macro_export]
+macro_rules! errinput {
+    ($($arg:tt)*) => { $crate::Error::InvalidInput(format!($($arg)*)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_becomes_disk_full_and_keeps_the_path() {
+        let e = Error::io("write", "/tmp/x.db", io::Error::from_raw_os_error(28));
+        match e {
+            Error::DiskFull { op, path } => {
+                assert_eq!(op, "write");
+                assert_eq!(path, PathBuf::from("/tmp/x.db"));
+            }
+            other => panic!("expected DiskFull, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn eio_stays_io_with_its_source() {
+        let e = Error::io("fsync", "/tmp/x.db", io::Error::from_raw_os_error(5));
+        assert!(matches!(&e, Error::Io { op: "fsync", .. }));
+        assert!(e.to_string().contains("fsync"), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn corrupt_message_names_file_and_page() {
+        let e = Error::Corrupt {
+            file: "a.db".into(),
+            page: PageId(9),
+            reason: "checksum mismatch".into(),
+        };
+        assert_eq!(e.to_string(), "corrupt page 9 in a.db: checksum mismatch");
+        assert!(e.is_corruption());
+    }
+}

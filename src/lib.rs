@@ -1,0 +1,32 @@
+//! # waldb
+//!
+//! An embedded relational database whose first promise is **zero loss of
+//! committed transactions**: once a commit returns `Ok`, the data survives
+//! power loss, `kill -9` and torn writes, and recovery needs no human.
+//!
+//! ## Layers (data flows down; nothing calls up)
+//!
+//! ```text
+//!  src/buffer     buffer pool: frames, pin guards, eviction, the WAL rule, no steal
+//!    |
+//!  src/storage    page formats (header, slotted heap page), the data file, heap files
+//!    |
+//!  src/io         Vfs trait: OsVfs (real files) and SimVfs (faulty, in memory)
+//! ```
+//!
+//! `io` is the only module that touches the operating system's files; every
+//! other layer goes through [`io::Vfs`], so the crash simulator
+//! ([`io::SimVfs`]) can stand in for the disk.
+//!
+//! The layer modules are public so that tests, benchmarks and tools can drive
+//! each layer on its own; the SQL-level API will be re-exported from the crate
+//! root.
+
+pub mod buffer;
+pub mod error;
+pub mod ids;
+pub mod io;
+pub mod storage;
+
+pub use error::{Error, Result};
+pub use ids::{DbId, Lsn, PageId, TxnId};
