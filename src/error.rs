@@ -119,11 +119,7 @@ impl Error {
     /// Wrap an OS error, turning "no space left" into [`Error::DiskFull`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         let path = path.into();
-        if is_disk_full(&source) {
-            Error::DiskFull { op, path }
-        } else {
-            Error::Io { op, path, source }
-        }
+        if is_disk_full(&source) { Error::DiskFull { op, path } } else { Error::Io { op, path, source } }
     }
 
     /// True for errors after which the handle must be reopened.
@@ -174,11 +170,7 @@ mod tests {
 
     #[test]
     fn corrupt_message_names_file_and_page() {
-        let e = Error::Corrupt {
-            file: "a.db".into(),
-            page: PageId(9),
-            reason: "checksum mismatch".into(),
-        };
+        let e = Error::Corrupt { file: "a.db".into(), page: PageId(9), reason: "checksum mismatch".into() };
         assert_eq!(e.to_string(), "corrupt page 9 in a.db: checksum mismatch");
         assert!(e.is_corruption());
     }

@@ -102,10 +102,7 @@ impl Vfs for OsVfs {
         // and perturbed per instance; mixing in the time keeps two databases
         // created in one process apart.
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         h.write_u128(now);
         h.write_u32(std::process::id());
         h.finish()

@@ -586,12 +586,7 @@ impl SimVfs {
     pub fn crash_image(&self) -> CrashImage {
         let mut s = self.state.lock();
         let seed = s.rng.next();
-        CrashImage {
-            inodes: s.inodes.clone(),
-            live: s.live.clone(),
-            durable: s.durable.clone(),
-            seed,
-        }
+        CrashImage { inodes: s.inodes.clone(), live: s.live.clone(), durable: s.durable.clone(), seed }
     }
 
     /// Lose power now and return the disk as it boots again under `mode`.

@@ -1,1 +1,27 @@
-//! Storage.
+//! Storage: page formats and the data file.
+//!
+//! - [`page`]: the common page header and checksum every page carries.
+//! - [`header`]: page 0, the file header.
+//! - [`heap_page`]: the slotted page of tuples.
+//! - [`file`]: the locked data file: verified reads, sealed writes, growth,
+//!   sync, and the fail-stop latch.
+//! - [`store`]: the [`PageStore`] trait through which the page-level
+//!   structures below reach pages, so they can run over the buffer pool (and
+//!   later over a transaction) without this layer calling up.
+//! - [`alloc`]: page allocation and the free list kept in page 0.
+//! - [`heap`]: heap files: a table's tuples across a chain of heap pages.
+
+pub mod alloc;
+pub mod file;
+pub mod header;
+pub mod heap;
+pub mod heap_page;
+pub mod page;
+pub mod store;
+
+pub use file::{DataFile, FileStats, Opened};
+pub use header::FileHeader;
+pub use heap::{HeapCursor, HeapFile};
+pub use heap_page::TupleId;
+pub use page::PageType;
+pub use store::PageStore;

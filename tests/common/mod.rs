@@ -1,0 +1,35 @@
+//! Shared helpers for the integration tests: open a data file and buffer
+//! pool on any VFS, and read the number of proptest cases from the
+//! environment so CI and hand runs can scale the suites.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use waldb::buffer::{BufferPool, LogFlusher, NoLog, PoolOptions};
+use waldb::io::Vfs;
+use waldb::storage::DataFile;
+
+/// A buffer pool of `frames` frames over the database at `path`, created
+/// with `page_size` if missing.
+pub fn open_pool(vfs: &dyn Vfs, path: &Path, page_size: usize, frames: usize) -> BufferPool {
+    open_pool_with(vfs, path, page_size, frames, Arc::new(NoLog))
+}
+
+/// As [`open_pool`], with a chosen log flusher.
+pub fn open_pool_with(
+    vfs: &dyn Vfs,
+    path: &Path,
+    page_size: usize,
+    frames: usize,
+    flusher: Arc<dyn LogFlusher>,
+) -> BufferPool {
+    let file = DataFile::open_or_create(vfs, path, page_size).expect("open database").file;
+    BufferPool::new(file, flusher, PoolOptions { frames, max_frames: frames })
+}
+
+/// Proptest cases: `PROPTEST_CASES` if set, else `default`.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
