@@ -9,6 +9,7 @@
 //! | [`Error::Poisoned`] | an earlier write or fsync failed (invariant 7) | reopen the database; recovery repairs |
 //! | [`Error::Corrupt`] | a page failed its checksum or identity check | restore from backup; data is never returned |
 //! | [`Error::CorruptFile`] | a header or whole file is damaged or foreign | as above |
+//! | [`Error::CorruptLog`] | a durable WAL record or segment header is damaged | as above; nothing after it is dropped silently |
 //! | [`Error::Locked`] | another handle or process has the database open | close the other one |
 //! | [`Error::BufferPoolFull`] | every frame is pinned or holds uncommitted changes | make the transaction smaller or the pool larger |
 //! | [`Error::TooBig`] | a value or record exceeds a hard limit | make it smaller |
@@ -20,7 +21,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::ids::PageId;
+use crate::ids::{Lsn, PageId};
 
 /// Result alias used throughout waldb.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -83,6 +84,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// A write-ahead-log record or segment header that was durable failed its
+    /// check. Recovery refuses to open rather than drop acknowledged commits
+    /// after it (invariant 8).
+    #[error("corrupt write-ahead log {} at offset {offset} (LSN {lsn}): {reason}", segment.display())]
+    CorruptLog {
+        /// The segment file.
+        segment: PathBuf,
+        /// Byte offset in the segment file.
+        offset: u64,
+        /// LSN of the bad spot.
+        lsn: Lsn,
+        /// Which check failed.
+        reason: String,
+    },
+
     /// The database is already open in another handle or process.
     #[error("database {} is locked: another handle or process has it open", path.display())]
     Locked {
@@ -129,7 +145,7 @@ impl Error {
 
     /// True for damage detected in stored data.
     pub fn is_corruption(&self) -> bool {
-        matches!(self, Error::Corrupt { .. } | Error::CorruptFile { .. })
+        matches!(self, Error::Corrupt { .. } | Error::CorruptFile { .. } | Error::CorruptLog { .. })
     }
 }
 

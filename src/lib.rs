@@ -7,8 +7,8 @@
 //! ## Layers (data flows down; nothing calls up)
 //!
 //! ```text
-//!  src/buffer     buffer pool: frames, pin guards, eviction, the WAL rule, no steal
-//!    |
+//!  src/buffer     buffer pool  |  src/wal   log records, segments, group commit
+//!    |       \________________________/
 //!  src/storage    page formats (header, slotted heap page), the data file, heap files
 //!    |
 //!  src/io         Vfs trait: OsVfs (real files) and SimVfs (faulty, in memory)
@@ -27,6 +27,7 @@ pub mod error;
 pub mod ids;
 pub mod io;
 pub mod storage;
+pub mod wal;
 
 pub use error::{Error, Result};
 pub use ids::{DbId, Lsn, PageId, TxnId};

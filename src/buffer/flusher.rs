@@ -15,11 +15,21 @@ use crate::error::{Error, Result};
 use crate::ids::Lsn;
 
 /// Makes the log durable up to an LSN.
+///
+/// LSNs are byte positions, so "durable" is a boundary: every record that
+/// *starts* below [`LogFlusher::durable_lsn`] is durable. A page whose LSN is
+/// `l` may be written once `l < durable_lsn()` (or `l` is 0: never logged).
 pub trait LogFlusher: Send + Sync + fmt::Debug {
-    /// Everything at or below this LSN is durable.
+    /// The end of the durable prefix of the log (exclusive).
     fn durable_lsn(&self) -> Lsn;
-    /// Block until the log is durable at least up to `lsn`.
+    /// Block until the record starting at `lsn` is durable, i.e. until
+    /// `durable_lsn() > lsn`.
     fn flush_to(&self, lsn: Lsn) -> Result<()>;
+
+    /// True when a page carrying `lsn` may be written.
+    fn is_durable(&self, lsn: Lsn) -> bool {
+        lsn == Lsn::ZERO || lsn < self.durable_lsn()
+    }
 }
 
 /// For pages that are never logged (page LSN 0). Refuses to write a page that
@@ -38,6 +48,18 @@ impl LogFlusher for NoLog {
         } else {
             Err(crate::errinput!("page carries {lsn:?} but there is no log to make it durable"))
         }
+    }
+}
+
+/// The buffer pool keeps the WAL rule against the real log: the only two
+/// calls `buffer` makes into `wal`.
+impl LogFlusher for crate::wal::Wal {
+    fn durable_lsn(&self) -> Lsn {
+        crate::wal::Wal::durable_lsn(self)
+    }
+
+    fn flush_to(&self, lsn: Lsn) -> Result<()> {
+        crate::wal::Wal::flush_to(self, lsn)
     }
 }
 
@@ -77,7 +99,7 @@ impl LogFlusher for RecordingFlusher {
             return Err(Error::Poisoned { reason: "test flusher told to fail".into() });
         }
         self.requests.lock().push(lsn);
-        self.durable.fetch_max(lsn.0, Ordering::SeqCst);
+        self.durable.fetch_max(lsn.0 + 1, Ordering::SeqCst);
         Ok(())
     }
 }

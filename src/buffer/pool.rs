@@ -313,7 +313,7 @@ impl BufferPool {
     fn write_back(&self, g: &mut FrameData) -> Result<()> {
         debug_assert!(!g.uncommitted, "no steal: an uncommitted page is never written");
         let lsn = page::page_lsn(&g.buf);
-        if lsn > self.flusher.durable_lsn() {
+        if !self.flusher.is_durable(lsn) {
             self.log_flushes.fetch_add(1, Ordering::Relaxed);
             self.flusher.flush_to(lsn)?;
         }
@@ -335,7 +335,7 @@ impl BufferPool {
                 max_lsn = max_lsn.max(page::page_lsn(&g.buf));
             }
         }
-        if max_lsn > self.flusher.durable_lsn() {
+        if !self.flusher.is_durable(max_lsn) {
             self.log_flushes.fetch_add(1, Ordering::Relaxed);
             self.flusher.flush_to(max_lsn)?;
         }

@@ -606,6 +606,10 @@ impl SimVfs {
         f: impl FnOnce(&mut SimState) -> io::Result<T>,
     ) -> io::Result<T> {
         let mut s = self.state.lock();
+        // Name the file as it is called now (it may have been renamed since
+        // it was opened), so traces and path filters see the current name.
+        let current = s.live.iter().find(|(_, i)| **i == inode).map(|(p, _)| p.clone());
+        let path = current.as_deref().unwrap_or(path);
         match s.begin(op, path, offset, len) {
             Verdict::Proceed => f(&mut s),
             Verdict::Fail(e) => Err(e),
