@@ -14,7 +14,10 @@
 //!    `fdatasync` once per segment touched, advances the durable LSN and wakes
 //!    every waiter. Waiters whose records arrived during the flush wait for
 //!    it to finish and then one of them leads the next batch — so N
-//!    concurrent committers share about one fsync.
+//!    concurrent committers share about one fsync. A committing leader first
+//!    waits briefly (at most half a typical fsync) for as many commits as the
+//!    last batch carried, so batches hold every active committer instead of
+//!    settling into two alternating halves.
 //! 3. Nobody returns from `flush_to` before the sync covering their record
 //!    returned `Ok` (invariant 2).
 //!
@@ -59,6 +62,9 @@ use super::format::{
 };
 use super::reader::LogEnd;
 use super::segment::{self, Segment};
+
+/// Longest a flush leader waits for other committers to join, microseconds.
+const MAX_GATHER_US: u64 = 1_000;
 
 /// When a commit may return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +160,12 @@ struct State {
     io_busy: bool,
     poisoned: Option<String>,
     commits_in_buf: u64,
+    /// Commits the last flush carried: how many committers are active.
+    last_batch: u64,
+    /// Moving average of one flush's fsync time, microseconds.
+    fsync_ewma_us: u64,
+    /// A leader is waiting for more commits to join its batch.
+    gathering: bool,
 }
 
 impl State {
@@ -212,6 +224,7 @@ struct Shared {
     seg_size: u64,
     state: Mutex<State>,
     io_done: Condvar,
+    gather_cv: Condvar,
     segs: Mutex<Segs>,
     segs_cv: Condvar,
     prep: Mutex<()>,
@@ -350,8 +363,12 @@ impl Wal {
                 io_busy: false,
                 poisoned: None,
                 commits_in_buf: 0,
+                last_batch: 0,
+                fsync_ewma_us: 0,
+                gathering: false,
             }),
             io_done: Condvar::new(),
+            gather_cv: Condvar::new(),
             segs: Mutex::new(segs),
             segs_cv: Condvar::new(),
             prep: Mutex::new(()),
@@ -412,6 +429,9 @@ impl Wal {
             if kind == RecordType::Commit {
                 st.commits_in_buf += 1;
                 sh.counters.commits.fetch_add(1, Ordering::Relaxed);
+                if st.gathering {
+                    sh.gather_cv.notify_one();
+                }
             }
             if st.buf.len() >= sh.opts.write_behind && !st.io_busy {
                 sh.write_behind(&mut st)?;
@@ -427,7 +447,7 @@ impl Wal {
     /// Block until the record at `lsn` is durable (group commit; see the
     /// module doc).
     pub fn flush_to(&self, lsn: Lsn) -> Result<()> {
-        self.shared.flush_to(lsn)
+        self.shared.flush_to(lsn, false)
     }
 
     /// Make every appended record durable.
@@ -442,7 +462,7 @@ impl Wal {
     /// What a commit whose record is at `lsn` waits for, by durability mode.
     pub fn commit(&self, lsn: Lsn) -> Result<()> {
         match self.shared.opts.durability {
-            Durability::Full => self.flush_to(lsn),
+            Durability::Full => self.shared.flush_to(lsn, true),
             Durability::Normal { .. } | Durability::Off => self.shared.state.lock().check(),
         }
     }
@@ -581,7 +601,9 @@ impl Shared {
         seg_start_for(self.seg_size, lsn)
     }
 
-    fn flush_to(&self, target: Lsn) -> Result<()> {
+    /// `commit`: the caller is a committer, and a leader may wait a moment
+    /// for the other active committers to join its batch.
+    fn flush_to(&self, target: Lsn, commit: bool) -> Result<()> {
         let mut st = self.state.lock();
         loop {
             if st.durable > target {
@@ -595,17 +617,19 @@ impl Shared {
                 self.io_done.wait(&mut st);
                 continue;
             }
-            self.lead_flush(&mut st);
+            self.lead_flush(&mut st, commit);
         }
     }
 
     /// One group flush, as leader. The outcome is left in the state
     /// (durable LSN advanced, or poisoned) for every waiter to see.
-    fn lead_flush(&self, st: &mut MutexGuard<'_, State>) {
+    fn lead_flush(&self, st: &mut MutexGuard<'_, State>, commit: bool) {
         st.io_busy = true;
         if !self.opts.commit_delay.is_zero() {
             let delay = self.opts.commit_delay;
             MutexGuard::unlocked(st, || std::thread::sleep(delay));
+        } else if commit {
+            self.gather(st);
         }
         let end = st.next_lsn;
         let start = st.buf_start;
@@ -617,14 +641,18 @@ impl Shared {
         st.next_lsn = padded_end;
         let sync_from = st.unsynced_from.take().map_or(start, |u| u.min(start));
         let commits = std::mem::take(&mut st.commits_in_buf);
+        let t0 = Instant::now();
         let res = MutexGuard::unlocked(st, || {
             self.write_out(start, &data)?;
             self.sync_range(sync_from, padded_end)
         });
+        let took = t0.elapsed().as_micros() as u64;
         st.io_busy = false;
         match res {
             Ok(()) => {
                 st.durable = end;
+                st.last_batch = commits;
+                st.fsync_ewma_us = if st.fsync_ewma_us == 0 { took } else { (st.fsync_ewma_us * 7 + took) / 8 };
                 let c = &self.counters;
                 c.flushes.fetch_add(1, Ordering::Relaxed);
                 c.padding_bytes.fetch_add(padding as u64, Ordering::Relaxed);
@@ -636,6 +664,24 @@ impl Shared {
             }
         }
         self.io_done.notify_all();
+    }
+
+    /// Wait a moment for the committers of the last batch to append again,
+    /// so a batch carries about every active committer rather than half of
+    /// them (without this, batches settle into two halves that alternate).
+    /// The wait ends when as many commits are buffered as the last flush
+    /// carried, or after half a typical fsync, whichever comes first; a lone
+    /// committer never waits.
+    fn gather(&self, st: &mut MutexGuard<'_, State>) {
+        let want = st.last_batch;
+        if want <= 1 || st.commits_in_buf >= want {
+            return;
+        }
+        let limit = Duration::from_micros((st.fsync_ewma_us / 2).min(MAX_GATHER_US));
+        let deadline = Instant::now() + limit;
+        st.gathering = true;
+        while st.commits_in_buf < want && !self.gather_cv.wait_until(st, deadline).timed_out() {}
+        st.gathering = false;
     }
 
     /// Write the buffer's whole 4 KiB blocks without a sync (large
@@ -789,7 +835,7 @@ impl Shared {
                 st.last_lsn.filter(|l| *l >= st.durable && st.poisoned.is_none())
             };
             if let Some(l) = last {
-                let _ = self.flush_to(l);
+                let _ = self.flush_to(l, false);
             }
         }
     }
