@@ -13,6 +13,7 @@
 //! | [`Error::Locked`] | another handle or process has the database open | close the other one |
 //! | [`Error::BufferPoolFull`] | every frame is pinned or holds uncommitted changes | make the transaction smaller or the pool larger |
 //! | [`Error::TooBig`] | a value or record exceeds a hard limit | make it smaller |
+//! | [`Error::Closed`] | the handle was closed | open the database again |
 //! | [`Error::InvalidInput`] | a caller mistake (bad option, bad id) | fix the call |
 //!
 //! I/O errors keep their `std::io::Error` source, unlike string-flattening
@@ -124,6 +125,10 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+
+    /// The database was closed; open it again to use it.
+    #[error("the database is closed")]
+    Closed,
 
     /// The caller passed something invalid (an option out of range, a page id
     /// that does not belong to the operation).

@@ -7,6 +7,8 @@
 //! ## Layers (data flows down; nothing calls up)
 //!
 //! ```text
+//!  src/txn        begin / commit / rollback; writer lock; no steal; checkpoints; recovery
+//!    |        \
 //!  src/buffer     buffer pool  |  src/wal   log records, segments, group commit
 //!    |       \________________________/
 //!  src/storage    page formats (header, slotted heap page), the data file, heap files
@@ -27,6 +29,7 @@ pub mod error;
 pub mod ids;
 pub mod io;
 pub mod storage;
+pub mod txn;
 pub mod wal;
 
 pub use error::{Error, Result};

@@ -76,33 +76,30 @@ pub struct Opened {
 }
 
 impl DataFile {
-    /// Lock and open the database file at `path`, creating and initialising
-    /// it (with `page_size` and a fresh random id) when it is missing or
-    /// empty. A non-empty file that is not a waldb database is refused, never
-    /// overwritten.
-    pub fn open_or_create(vfs: &dyn Vfs, path: &Path, page_size: usize) -> Result<Opened> {
-        page::validate_page_size(page_size)?;
-        let lock = vfs.lock_exclusive(path).map_err(|e| {
+    /// Take the database's exclusive lock; [`Error::Locked`] at once if
+    /// another handle or process holds it.
+    pub fn lock(vfs: &dyn Vfs, path: &Path) -> Result<VfsLock> {
+        vfs.lock_exclusive(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::WouldBlock {
                 Error::Locked { path: path.to_path_buf() }
             } else {
                 Error::io("lock", path, e)
             }
-        })?;
-        let file = vfs.open(path, OpenMode::Create).map_err(|e| Error::io("open", path, e))?;
+        })
+    }
+
+    /// What the file at `path` holds now: `None` when it is missing or
+    /// empty, else the page size its header names. A file that is not a
+    /// waldb database is refused, never to be overwritten.
+    pub fn probe(vfs: &dyn Vfs, path: &Path) -> Result<Option<usize>> {
+        let file = match vfs.open(path, OpenMode::ReadOnly) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("open", path, e)),
+        };
         let len = file.len().map_err(|e| Error::io("stat", path, e))?;
         if len == 0 {
-            let header = FileHeader::new(page_size, DbId(vfs.random_u64()));
-            let mut buf = vec![0u8; page_size];
-            header.encode(&mut buf, true);
-            page::seal(&mut buf, PageId::HEADER);
-            file.write_all_at(&buf, 0).map_err(|e| Error::io("write", path, e))?;
-            // The header must be on disk, and the file's name in its
-            // directory, before anything can depend on this database.
-            file.sync_all().map_err(|e| Error::io("fsync", path, e))?;
-            vfs.sync_dir(&parent_dir(path)).map_err(|e| Error::io("fsync directory", path, e))?;
-            let file = DataFile::new(path, file, page_size, page_size as u64, lock);
-            return Ok(Opened { file, header, created: true });
+            return Ok(None);
         }
         let mut first = vec![0u8; page::MIN_PAGE_SIZE];
         let n = file.read_at(&mut first, 0).map_err(|e| Error::io("read", path, e))?;
@@ -112,9 +109,51 @@ impl DataFile {
                 reason: format!("file is {len} bytes, too short to be a waldb database"),
             });
         }
-        let (_, page_size) = header::peek(&first, path)?;
-        let file = DataFile::new(path, file, page_size, len, lock);
+        header::peek(&first, path).map(|(_, page_size)| Some(page_size))
+    }
+
+    /// Initialise the file at `path` as an empty database (page 0 only),
+    /// durably: the header and the file's directory entry are synced.
+    pub fn create(vfs: &dyn Vfs, path: &Path, page_size: usize, db_id: DbId, lock: VfsLock) -> Result<Opened> {
+        page::validate_page_size(page_size)?;
+        let file = vfs.open(path, OpenMode::Create).map_err(|e| Error::io("open", path, e))?;
+        file.set_len(0).map_err(|e| Error::io("truncate", path, e))?;
+        let header = FileHeader::new(page_size, db_id);
         let mut buf = vec![0u8; page_size];
+        header.encode(&mut buf, true);
+        page::seal(&mut buf, PageId::HEADER);
+        file.write_all_at(&buf, 0).map_err(|e| Error::io("write", path, e))?;
+        // The header must be on disk, and the file's name in its directory,
+        // before anything can depend on this database.
+        file.sync_all().map_err(|e| Error::io("fsync", path, e))?;
+        vfs.sync_dir(&parent_dir(path)).map_err(|e| Error::io("fsync directory", path, e))?;
+        let file = DataFile::new(path, file, page_size, page_size as u64, lock);
+        Ok(Opened { file, header, created: true })
+    }
+
+    /// Open an existing database file whose page size is known (from the
+    /// control file) without trusting page 0: recovery may have to rebuild
+    /// it from the log first.
+    pub fn open_raw(vfs: &dyn Vfs, path: &Path, page_size: usize, lock: VfsLock) -> Result<DataFile> {
+        page::validate_page_size(page_size)?;
+        let file = vfs.open(path, OpenMode::Existing).map_err(|e| Error::io("open", path, e))?;
+        let len = file.len().map_err(|e| Error::io("stat", path, e))?;
+        Ok(DataFile::new(path, file, page_size, len, lock))
+    }
+
+    /// Lock and open the database file at `path`, creating and initialising
+    /// it (with `page_size` and a fresh random id) when it is missing or
+    /// empty. A non-empty file that is not a waldb database is refused, never
+    /// overwritten. (Storage-level use only: the transaction layer opens
+    /// through the control file and recovery.)
+    pub fn open_or_create(vfs: &dyn Vfs, path: &Path, page_size: usize) -> Result<Opened> {
+        page::validate_page_size(page_size)?;
+        let lock = DataFile::lock(vfs, path)?;
+        let Some(existing) = DataFile::probe(vfs, path)? else {
+            return DataFile::create(vfs, path, page_size, DbId(vfs.random_u64()), lock);
+        };
+        let file = DataFile::open_raw(vfs, path, existing, lock)?;
+        let mut buf = vec![0u8; existing];
         file.read_page(PageId::HEADER, &mut buf)?;
         let header = FileHeader::decode(&buf, path)?;
         Ok(Opened { file, header, created: false })

@@ -3,6 +3,7 @@
 //! - [`page`]: the common page header and checksum every page carries.
 //! - [`header`]: page 0, the file header.
 //! - [`heap_page`]: the slotted page of tuples.
+//! - [`control`]: the control file: where recovery starts.
 //! - [`file`]: the locked data file: verified reads, sealed writes, growth,
 //!   sync, and the fail-stop latch.
 //! - [`store`]: the [`PageStore`] trait through which the page-level
@@ -12,6 +13,7 @@
 //! - [`heap`]: heap files: a table's tuples across a chain of heap pages.
 
 pub mod alloc;
+pub mod control;
 pub mod file;
 pub mod header;
 pub mod heap;
@@ -19,6 +21,7 @@ pub mod heap_page;
 pub mod page;
 pub mod store;
 
+pub use control::Control;
 pub use file::{DataFile, FileStats, Opened};
 pub use header::FileHeader;
 pub use heap::{HeapCursor, HeapFile};

@@ -33,3 +33,4 @@ pub fn open_pool_with(
 pub fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
+pub mod sim;

@@ -1,0 +1,63 @@
+//! Read-only transactions: shared access to committed, durable pages.
+//!
+//! A reader holds the engine's read lock, so no writer changes a page under
+//! it; before it starts it waits until the last commit is durable
+//! ([`Engine::begin_read`]), so everything it sees survives any crash.
+
+use parking_lot::RwLockReadGuard;
+
+use crate::buffer::PageRef;
+use crate::error::{Error, Result};
+use crate::ids::PageId;
+use crate::storage::PageStore;
+
+use super::engine::Engine;
+
+/// A read-only transaction.
+pub struct ReadTxn<'e> {
+    engine: &'e Engine,
+    _rw: RwLockReadGuard<'e, ()>,
+}
+
+impl std::fmt::Debug for ReadTxn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadTxn")
+    }
+}
+
+impl<'e> ReadTxn<'e> {
+    pub(super) fn new(engine: &'e Engine, rw: RwLockReadGuard<'e, ()>) -> ReadTxn<'e> {
+        ReadTxn { engine, _rw: rw }
+    }
+}
+
+impl PageStore for ReadTxn<'_> {
+    type Read<'a>
+        = PageRef
+    where
+        Self: 'a;
+    type Write<'a>
+        = crate::buffer::PageMut
+    where
+        Self: 'a;
+
+    fn page_size(&self) -> usize {
+        self.engine.page_size()
+    }
+
+    fn read(&self, id: PageId) -> Result<PageRef> {
+        self.engine.pool().fetch(id)
+    }
+
+    fn write(&self, id: PageId) -> Result<crate::buffer::PageMut> {
+        Err(crate::errinput!("cannot write page {id} in a read-only transaction"))
+    }
+
+    fn write_new(&self, id: PageId) -> Result<crate::buffer::PageMut> {
+        Err(crate::errinput!("cannot create page {id} in a read-only transaction"))
+    }
+
+    fn corrupt(&self, page: PageId, reason: String) -> Error {
+        self.engine.pool().corrupt(page, reason)
+    }
+}

@@ -1,0 +1,302 @@
+//! Write transactions: page access that remembers before-images, commit
+//! that logs the changes, rollback that restores them.
+//!
+//! # Life of a commit
+//!
+//! 1. Every page the transaction writes is marked *uncommitted* in the pool
+//!    (never evicted, never written: no steal, invariant 3) and its
+//!    before-image kept — or noted as new, if it was allocated past the end.
+//! 2. `commit` appends `BEGIN`; then per page, in page order, either a
+//!    `FULL_PAGE_IMAGE` (the page's LSN is below the current checkpoint's
+//!    redo point, or it is new: invariant 5) or a `PAGE_CHANGE` with the
+//!    ranges that differ from the before-image; each page's LSN becomes its
+//!    record's LSN. Then `COMMIT`.
+//! 3. The pages are marked committed — from here the WAL rule guards their
+//!    write-back — and the locks are released.
+//! 4. The caller waits for the group flush that makes `COMMIT` durable
+//!    ([`PendingCommit::wait`]); only then is the commit acknowledged
+//!    (invariant 2).
+//!
+//! If an append fails half-way (a full disk at a segment switch, a poisoned
+//! log), the pages are restored from their before-images and `ABORT` is
+//! logged if possible: the records already in the log have no `COMMIT`, so
+//! recovery ignores them.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use parking_lot::{MutexGuard, RwLockWriteGuard};
+
+use crate::buffer::PageMut;
+use crate::buffer::PageRef;
+use crate::error::{Error, Result};
+use crate::ids::{Lsn, PageId, TxnId};
+use crate::storage::PageStore;
+use crate::storage::page::{page_lsn, set_page_lsn};
+use crate::wal::RecordType;
+
+use super::engine::Engine;
+use super::log::{diff, encode_full_page, encode_page_change};
+
+/// What a transaction must restore a page to on rollback.
+#[derive(Debug)]
+enum Undo {
+    /// The page's image before the transaction first wrote it.
+    Page(Box<[u8]>),
+    /// The page did not exist (allocated past the end of the file).
+    New,
+}
+
+/// A write transaction. Dropping it without committing rolls it back.
+pub struct WriteTxn<'e> {
+    engine: &'e Engine,
+    txid: TxnId,
+    undo: RefCell<BTreeMap<PageId, Undo>>,
+    failed: Cell<bool>,
+    failure: RefCell<Option<String>>,
+    finished: bool,
+    _rw: Option<RwLockWriteGuard<'e, ()>>,
+    _writer: Option<MutexGuard<'e, ()>>,
+}
+
+impl std::fmt::Debug for WriteTxn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WriteTxn({}, {} pages)", self.txid, self.undo.borrow().len())
+    }
+}
+
+/// A commit whose record is in the log but may not be durable yet.
+#[derive(Debug)]
+#[must_use = "a commit is acknowledged only by wait()"]
+pub struct PendingCommit {
+    engine: Engine,
+    lsn: Option<Lsn>,
+}
+
+impl<'e> WriteTxn<'e> {
+    pub(super) fn new(
+        engine: &'e Engine,
+        writer: MutexGuard<'e, ()>,
+        rw: RwLockWriteGuard<'e, ()>,
+        txid: TxnId,
+    ) -> WriteTxn<'e> {
+        WriteTxn {
+            engine,
+            txid,
+            undo: RefCell::new(BTreeMap::new()),
+            failed: Cell::new(false),
+            failure: RefCell::new(None),
+            finished: false,
+            _rw: Some(rw),
+            _writer: Some(writer),
+        }
+    }
+
+    /// The transaction's id.
+    pub fn id(&self) -> TxnId {
+        self.txid
+    }
+
+    /// Pages written so far.
+    pub fn pages_written(&self) -> usize {
+        self.undo.borrow().len()
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.failed.get() {
+            let reason = self.failure.borrow().clone().unwrap_or_default();
+            return Err(crate::errinput!("transaction can only be rolled back: {reason}"));
+        }
+        Ok(())
+    }
+
+    /// Remember a failure that leaves the transaction unusable (but its
+    /// rollback exact).
+    fn fail(&self, e: Error) -> Error {
+        if matches!(e, Error::BufferPoolFull { .. } | Error::Poisoned { .. } | Error::DiskFull { .. }) {
+            self.failed.set(true);
+            *self.failure.borrow_mut() = Some(e.to_string());
+        }
+        e
+    }
+
+    fn touch(&self, id: PageId, page: &mut PageMut, new: bool) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.undo.borrow_mut().entry(id) {
+            slot.insert(if new { Undo::New } else { Undo::Page(page.to_vec().into_boxed_slice()) });
+            page.set_uncommitted(true);
+        }
+    }
+
+    /// Log the changes and append `COMMIT`, then release the locks. The
+    /// commit is acknowledged only by [`PendingCommit::wait`].
+    pub fn commit_pending(mut self) -> Result<PendingCommit> {
+        self.check()?;
+        let undo = std::mem::take(&mut *self.undo.borrow_mut());
+        if undo.is_empty() {
+            self.finish();
+            return Ok(PendingCommit { engine: self.engine.clone(), lsn: None });
+        }
+        match self.log_changes(&undo) {
+            Ok(commit_lsn) => {
+                let pool = self.engine.pool();
+                for id in undo.keys() {
+                    // The frames are uncommitted, so never evicted: a hit.
+                    pool.fetch_mut(*id)?.set_uncommitted(false);
+                }
+                let inner = &self.engine.inner;
+                inner.last_commit.fetch_max(commit_lsn.0, Ordering::AcqRel);
+                inner.commits.fetch_add(1, Ordering::Relaxed);
+                self.finish();
+                Ok(PendingCommit { engine: self.engine.clone(), lsn: Some(commit_lsn) })
+            }
+            Err(e) => {
+                // Records without a COMMIT are ignored by recovery; restore
+                // the pages and say so in the log if it still takes records.
+                let _ = self.engine.wal().append(RecordType::Abort, self.txid, &[]);
+                *self.undo.borrow_mut() = undo;
+                self.rollback_in_place()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Commit and wait until the commit is durable; returns its LSN (the
+    /// durability receipt). A transaction that changed nothing returns the
+    /// durable LSN.
+    pub fn commit(self) -> Result<Lsn> {
+        self.commit_pending()?.wait()
+    }
+
+    /// Append `BEGIN`, the page records and `COMMIT`; returns the commit LSN.
+    fn log_changes(&self, undo: &BTreeMap<PageId, Undo>) -> Result<Lsn> {
+        let wal = self.engine.wal();
+        let pool = self.engine.pool();
+        let redo = Lsn(self.engine.inner.redo_lsn.load(Ordering::Acquire));
+        let page_size = self.engine.page_size();
+        wal.append(RecordType::Begin, self.txid, &[])?;
+        for (id, before) in undo {
+            let mut page = pool.fetch_mut(*id)?;
+            let whole = match before {
+                Undo::New => true,
+                Undo::Page(_) => page_lsn(&page) < redo,
+            };
+            let (kind, payload) = if whole {
+                (RecordType::FullPageImage, encode_full_page(*id, &page))
+            } else {
+                let Undo::Page(before) = before else { unreachable!("checked above") };
+                let ranges = diff(before, &page);
+                if ranges.is_empty() {
+                    continue;
+                }
+                let p = encode_page_change(*id, &page, &ranges);
+                if p.len() > page_size / 2 {
+                    (RecordType::FullPageImage, encode_full_page(*id, &page))
+                } else {
+                    (RecordType::PageChange, p)
+                }
+            };
+            let lsn = wal.append(kind, self.txid, &payload)?;
+            set_page_lsn(&mut page, lsn);
+        }
+        wal.append(RecordType::Commit, self.txid, &[])
+    }
+
+    /// Undo every change in memory: no I/O.
+    pub fn rollback(mut self) -> Result<()> {
+        self.rollback_in_place()
+    }
+
+    fn rollback_in_place(&mut self) -> Result<()> {
+        let undo = std::mem::take(&mut *self.undo.borrow_mut());
+        let pool = self.engine.pool();
+        let mut result = Ok(());
+        for (id, before) in undo {
+            let r = match before {
+                Undo::Page(img) => pool.fetch_mut(id).map(|mut p| {
+                    p.copy_from_slice(&img);
+                    p.set_uncommitted(false);
+                }),
+                Undo::New => pool.discard(id),
+            };
+            if let Err(e) = r {
+                result = Err(e);
+            }
+        }
+        if !self.finished {
+            self.engine.inner.aborts.fetch_add(1, Ordering::Relaxed);
+        }
+        self.finish();
+        result
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+        self._rw.take();
+        self._writer.take();
+    }
+}
+
+impl Drop for WriteTxn<'_> {
+    fn drop(&mut self) {
+        if !self.finished
+            && let Err(e) = self.rollback_in_place()
+        {
+            log::error!("rollback of transaction {} failed: {e}", self.txid);
+        }
+    }
+}
+
+impl PendingCommit {
+    /// The commit's LSN (`None` for a transaction that changed nothing).
+    pub fn lsn(&self) -> Option<Lsn> {
+        self.lsn
+    }
+
+    /// Wait until the commit is durable (in the configured durability mode)
+    /// and return its LSN.
+    pub fn wait(self) -> Result<Lsn> {
+        let Some(lsn) = self.lsn else { return Ok(self.engine.durable_lsn()) };
+        self.engine.wal().commit(lsn)?;
+        self.engine.maybe_checkpoint();
+        Ok(lsn)
+    }
+}
+
+impl PageStore for WriteTxn<'_> {
+    type Read<'a>
+        = PageRef
+    where
+        Self: 'a;
+    type Write<'a>
+        = PageMut
+    where
+        Self: 'a;
+
+    fn page_size(&self) -> usize {
+        self.engine.page_size()
+    }
+
+    fn read(&self, id: PageId) -> Result<PageRef> {
+        self.check()?;
+        self.engine.pool().fetch(id).map_err(|e| self.fail(e))
+    }
+
+    fn write(&self, id: PageId) -> Result<PageMut> {
+        self.check()?;
+        let mut p = self.engine.pool().fetch_mut(id).map_err(|e| self.fail(e))?;
+        self.touch(id, &mut p, false);
+        Ok(p)
+    }
+
+    fn write_new(&self, id: PageId) -> Result<PageMut> {
+        self.check()?;
+        let mut p = self.engine.pool().fetch_new(id).map_err(|e| self.fail(e))?;
+        self.touch(id, &mut p, true);
+        Ok(p)
+    }
+
+    fn corrupt(&self, page: PageId, reason: String) -> Error {
+        self.engine.pool().corrupt(page, reason)
+    }
+}

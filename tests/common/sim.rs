@@ -1,0 +1,376 @@
+//! The simulation harness: a deterministic multi-table workload over the
+//! engine on `SimVfs`, a model of what each commit leaves behind, and the
+//! check that a recovered database equals the model after a prefix of the
+//! commit order that includes every acknowledged commit.
+//!
+//! Tables are heap files registered in root slots 1..=TABLES of the file
+//! header. A row is `rowid (u64 LE) ++ value`; the model is a map from
+//! (table, rowid) to value.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use waldb::io::{CrashImage, LossMode, SimVfs, Vfs};
+use waldb::storage::{HeapFile, PageStore, TupleId, header};
+use waldb::txn::{Engine, EngineOptions, PendingCommit};
+use waldb::wal::WalOptions;
+use waldb::{Error, PageId};
+
+/// Tables in the workload.
+pub const TABLES: u8 = 3;
+
+/// (table, rowid) → value.
+pub type State = BTreeMap<(u8, u64), Vec<u8>>;
+
+/// Where the simulated database lives.
+pub fn db_path() -> PathBuf {
+    PathBuf::from("/db/t.db")
+}
+
+/// Engine settings for a simulation: small pages and pool (eviction under
+/// the WAL rule), inline segment preparation (deterministic I/O order).
+pub fn sim_options(segment_size: u64, checkpoint_bytes: Option<u64>) -> EngineOptions {
+    EngineOptions {
+        page_size: 1024,
+        pool_bytes: 24 * 1024,
+        pool_cap_bytes: 16 << 20,
+        wal: WalOptions { segment_size, background: false, recycle_limit: 2, ..WalOptions::default() },
+        checkpoint_bytes,
+        checkpoint_on_close: true,
+    }
+}
+
+/// One change inside a transaction.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Insert a new row of `len` bytes.
+    Insert { table: u8, len: usize },
+    /// Replace the `pick`th row (modulo the table's size).
+    Update { table: u8, pick: usize, len: usize },
+    /// Delete the `pick`th row.
+    Delete { table: u8, pick: usize },
+}
+
+/// One step of a workload.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// A transaction; rolled back instead of committed when `commit` is false.
+    Txn { changes: Vec<Change>, commit: bool },
+    /// An explicit checkpoint.
+    Checkpoint,
+    /// A clean close and reopen.
+    Reopen,
+}
+
+/// What a run did before its first error.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// `states[k]`: the model after the first `k` commits.
+    pub states: Vec<State>,
+    /// Commits acknowledged (their `wait` returned `Ok`).
+    pub acked: usize,
+    /// Commits whose COMMIT record reached the log (`commit_pending` Ok).
+    pub attempted: usize,
+    /// The first error, if any.
+    pub error: Option<String>,
+    /// Whether that error was `Poisoned`, or later calls found the engine
+    /// poisoned.
+    pub poisoned: bool,
+}
+
+fn row(rowid: u64, len: usize) -> Vec<u8> {
+    let mut v = rowid.to_le_bytes().to_vec();
+    v.extend((0..len).map(|i| (rowid.wrapping_mul(7).wrapping_add(i as u64 * 13)) as u8));
+    v
+}
+
+fn split(t: &[u8]) -> (u64, Vec<u8>) {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&t[..8]);
+    (u64::from_le_bytes(b), t[8..].to_vec())
+}
+
+/// The heap of `table`, if its creation has committed.
+fn heap<S: PageStore>(s: &S, table: u8) -> waldb::Result<Option<HeapFile>> {
+    let h = s.read(PageId::HEADER)?;
+    let root = header::root(&h, usize::from(table));
+    Ok((!root.is_none()).then(|| HeapFile::open(root)))
+}
+
+/// Every row of every table, read in a read transaction.
+pub fn dump(e: &Engine) -> waldb::Result<State> {
+    let r = e.begin_read()?;
+    let mut out = State::new();
+    for t in 1..=TABLES {
+        let Some(h) = heap(&r, t)? else { continue };
+        let mut cur = h.cursor(&r)?;
+        while let Some((_, tuple)) = cur.next(&r)? {
+            let (rowid, value) = split(&tuple);
+            if out.insert((t, rowid), value).is_some() {
+                return Err(waldb::errinput!("row {rowid} of table {t} appears twice"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+type Index = Vec<BTreeMap<u64, TupleId>>;
+
+fn rebuild_index(e: &Engine) -> waldb::Result<Index> {
+    let r = e.begin_read()?;
+    let mut idx: Index = vec![BTreeMap::new(); usize::from(TABLES) + 1];
+    for t in 1..=TABLES {
+        let Some(h) = heap(&r, t)? else { continue };
+        let mut cur = h.cursor(&r)?;
+        while let Some((tid, tuple)) = cur.next(&r)? {
+            idx[usize::from(t)].insert(split(&tuple).0, tid);
+        }
+    }
+    Ok(idx)
+}
+
+/// Create the tables that do not exist yet, in one transaction.
+fn setup(e: &Engine) -> waldb::Result<Option<PendingCommit>> {
+    let tx = e.begin_write()?;
+    let mut created = false;
+    for t in 1..=TABLES {
+        if heap(&tx, t)?.is_none() {
+            let h = HeapFile::create(&tx)?;
+            let mut hdr = tx.write(PageId::HEADER)?;
+            header::set_root(&mut hdr, usize::from(t), h.meta_page());
+            created = true;
+        }
+    }
+    if !created {
+        tx.rollback()?;
+        return Ok(None);
+    }
+    tx.commit_pending().map(Some)
+}
+
+struct Runner<'a> {
+    vfs: &'a SimVfs,
+    opts: &'a EngineOptions,
+    group: usize,
+    out: Outcome,
+    model: State,
+    index: Index,
+    next_rowid: u64,
+    pending: Vec<PendingCommit>,
+}
+
+impl Runner<'_> {
+    fn fail(&mut self, e: Error) {
+        self.out.poisoned |= e.is_poisoned();
+        if self.out.error.is_none() {
+            self.out.error = Some(e.to_string());
+        }
+    }
+
+    /// Acknowledge every pending commit, in order; the first wait leads one
+    /// group flush that covers them all.
+    fn wait_all(&mut self) -> waldb::Result<()> {
+        for p in std::mem::take(&mut self.pending) {
+            p.wait()?;
+            self.out.acked += 1;
+        }
+        Ok(())
+    }
+
+    fn committed(&mut self, p: PendingCommit, model: State, index: Index) -> waldb::Result<()> {
+        self.out.attempted += 1;
+        self.model = model;
+        self.index = index;
+        self.out.states.push(self.model.clone());
+        self.pending.push(p);
+        if self.pending.len() >= self.group { self.wait_all() } else { Ok(()) }
+    }
+
+    fn txn(&mut self, e: &Engine, changes: &[Change], commit: bool) -> waldb::Result<()> {
+        let tx = e.begin_write()?;
+        let mut model = self.model.clone();
+        let mut index = self.index.clone();
+        for c in changes {
+            match *c {
+                Change::Insert { table, len } => {
+                    let Some(h) = heap(&tx, table)? else { continue };
+                    let rowid = self.next_rowid;
+                    self.next_rowid += 1;
+                    let v = row(rowid, len);
+                    let tid = h.insert(&tx, &v)?;
+                    index[usize::from(table)].insert(rowid, tid);
+                    model.insert((table, rowid), v[8..].to_vec());
+                }
+                Change::Update { table, pick, len } => {
+                    let Some(h) = heap(&tx, table)? else { continue };
+                    let rows = &mut index[usize::from(table)];
+                    let Some((&rowid, &tid)) = rows.iter().nth(pick % rows.len().max(1)) else { continue };
+                    let v = row(rowid ^ (pick as u64) << 32, len);
+                    let mut stored = rowid.to_le_bytes().to_vec();
+                    stored.extend_from_slice(&v[8..]);
+                    let new = h.update(&tx, tid, &stored)?;
+                    rows.insert(rowid, new);
+                    model.insert((table, rowid), stored[8..].to_vec());
+                }
+                Change::Delete { table, pick } => {
+                    let Some(h) = heap(&tx, table)? else { continue };
+                    let rows = &mut index[usize::from(table)];
+                    let Some((&rowid, &tid)) = rows.iter().nth(pick % rows.len().max(1)) else { continue };
+                    if !h.delete(&tx, tid)? {
+                        return Err(waldb::errinput!("row {rowid} was already gone"));
+                    }
+                    rows.remove(&rowid);
+                    model.remove(&(table, rowid));
+                }
+            }
+        }
+        if commit {
+            let p = tx.commit_pending()?;
+            self.committed(p, model, index)
+        } else {
+            tx.rollback()
+        }
+    }
+
+    fn run(&mut self, steps: &[Step]) -> waldb::Result<()> {
+        let mut e = Engine::open(Arc::new(self.vfs.clone()), &db_path(), self.opts.clone())?;
+        self.out.states.push(State::new());
+        if let Some(p) = setup(&e)? {
+            let (m, i) = (self.model.clone(), self.index.clone());
+            self.committed(p, m, i)?;
+        }
+        self.index = rebuild_index(&e)?;
+        for step in steps {
+            match step {
+                Step::Txn { changes, commit } => self.txn(&e, changes, *commit)?,
+                Step::Checkpoint => {
+                    self.wait_all()?;
+                    e.checkpoint()?;
+                }
+                Step::Reopen => {
+                    self.wait_all()?;
+                    e.close()?;
+                    drop(e);
+                    e = Engine::open(Arc::new(self.vfs.clone()), &db_path(), self.opts.clone())?;
+                    let got = dump(&e)?;
+                    if got != self.model {
+                        return Err(waldb::errinput!("state after a clean reopen differs from the model"));
+                    }
+                    self.index = rebuild_index(&e)?;
+                }
+            }
+        }
+        self.wait_all()
+    }
+}
+
+/// Run `steps` on `vfs` until the end or the first error. Commits are
+/// acknowledged in groups of `group` (one flush covers a group: group
+/// commit, deterministically).
+pub fn run(vfs: &SimVfs, opts: &EngineOptions, steps: &[Step], group: usize) -> Outcome {
+    let mut r = Runner {
+        vfs,
+        opts,
+        group: group.max(1),
+        out: Outcome::default(),
+        model: State::new(),
+        index: vec![BTreeMap::new(); usize::from(TABLES) + 1],
+        next_rowid: 1,
+        pending: Vec::new(),
+    };
+    if let Err(e) = r.run(steps) {
+        r.fail(e);
+    }
+    r.out
+}
+
+/// Which prefix of the commit order `got` equals, among those allowed:
+/// at least every acknowledged commit, at most every attempted one.
+pub fn matching_prefix(out: &Outcome, got: &State) -> Result<usize, String> {
+    let hi = out.attempted.min(out.states.len().saturating_sub(1));
+    // The setup commit leaves tables empty, like the state before it.
+    (out.acked.min(hi)..=hi).rev().find(|&k| out.states[k] == *got).ok_or_else(|| {
+        let closest = (0..out.states.len()).find(|&k| out.states[k] == *got);
+        format!(
+            "recovered state ({} rows) matches no allowed prefix: acked {}, attempted {}, equal to prefix {closest:?}",
+            got.len(),
+            out.acked,
+            out.attempted
+        )
+    })
+}
+
+/// Recover the crash image under `mode`/`seed` and check it against the
+/// model; then crash the recovered disk and recover again: same state.
+pub fn check_image(
+    image: &CrashImage,
+    mode: LossMode,
+    seed: u64,
+    out: &Outcome,
+    opts: &EngineOptions,
+) -> Result<State, String> {
+    let disk = image.boot_seeded(mode, seed);
+    let state = {
+        let e = Engine::open(Arc::new(disk.clone()) as Arc<dyn Vfs>, &db_path(), opts.clone())
+            .map_err(|e| format!("recovery failed: {e}"))?;
+        let state = dump(&e).map_err(|e| format!("reading after recovery failed: {e}"))?;
+        matching_prefix(out, &state)?;
+        state
+    };
+    // Recovery is idempotent: lose power right after it, recover again.
+    let again = disk.reboot(LossMode::DropAll);
+    let e = Engine::open(Arc::new(again) as Arc<dyn Vfs>, &db_path(), opts.clone())
+        .map_err(|e| format!("second recovery failed: {e}"))?;
+    let second = dump(&e).map_err(|e| format!("reading after the second recovery failed: {e}"))?;
+    if second != state {
+        return Err("the second recovery gave a different state".into());
+    }
+    Ok(state)
+}
+
+/// Deterministic pseudo-random numbers for workload generation.
+pub struct Gen(pub u64);
+
+impl Gen {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// TESTING.md's W1: `txns` transactions of 1–8 row changes over the tables,
+/// a few rolled back. With `checkpoint_every`, W2.
+pub fn oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Vec<Step> {
+    let mut g = Gen(seed);
+    let mut steps = Vec::new();
+    for i in 0..txns {
+        let n = 1 + g.below(8) as usize;
+        let changes = (0..n)
+            .map(|_| {
+                let table = 1 + g.below(u64::from(TABLES)) as u8;
+                match g.below(10) {
+                    0..=4 => Change::Insert { table, len: 10 + g.below(200) as usize },
+                    5..=7 => Change::Update { table, pick: g.next() as usize, len: g.below(300) as usize },
+                    _ => Change::Delete { table, pick: g.next() as usize },
+                }
+            })
+            .collect();
+        steps.push(Step::Txn { changes, commit: g.below(12) != 0 });
+        if checkpoint_every.is_some_and(|k| i % k == k - 1) {
+            steps.push(Step::Checkpoint);
+        }
+    }
+    steps
+}

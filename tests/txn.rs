@@ -1,0 +1,207 @@
+//! The transaction layer's behaviour: commit, rollback, recovery, readers,
+//! large transactions, checkpoints, poisoning.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::sim::{self, Change, State, Step, TABLES, db_path, dump, sim_options};
+use waldb::io::{Fault, LossMode, OpFilter, OpKind, SimVfs, Vfs, When};
+use waldb::storage::{HeapFile, PageStore, header};
+use waldb::txn::{Engine, EngineOptions};
+use waldb::{Error, PageId};
+
+fn open(vfs: &SimVfs, opts: &EngineOptions) -> Engine {
+    Engine::open(Arc::new(vfs.clone()) as Arc<dyn Vfs>, &db_path(), opts.clone()).expect("open")
+}
+
+fn inserts(n: usize, len: usize) -> Vec<Step> {
+    (0..n)
+        .map(|i| Step::Txn { changes: vec![Change::Insert { table: 1 + (i % 3) as u8, len }], commit: true })
+        .collect()
+}
+
+#[test]
+fn committed_rows_survive_a_clean_reopen_and_a_crash() {
+    let opts = sim_options(64 * 1024, None);
+    let vfs = SimVfs::new(1);
+    let out = sim::run(&vfs, &opts, &inserts(50, 40), 1);
+    assert_eq!(out.error, None);
+    assert_eq!(out.acked, out.attempted);
+    let expected = out.states.last().expect("states").clone();
+    assert_eq!(expected.len(), 50);
+    // Power loss without close: recovery replays the log.
+    let disk = vfs.reboot(LossMode::DropAll);
+    let e = open(&disk, &opts);
+    assert_eq!(dump(&e).expect("dump"), expected);
+    let r = e.recovery_report();
+    assert!(!r.created && r.txns_redone >= 50 && r.records_applied > 0 && r.checkpointed, "{r:?}");
+    e.close().expect("close");
+    drop(e);
+    let e = open(&disk, &opts);
+    assert_eq!(dump(&e).expect("dump"), expected);
+    assert_eq!(e.recovery_report().records_applied, 0, "a clean close leaves nothing to redo");
+}
+
+#[test]
+fn rolled_back_and_uncommitted_work_leaves_no_trace() {
+    let opts = sim_options(64 * 1024, None);
+    let vfs = SimVfs::new(2);
+    let mut steps = inserts(10, 30);
+    steps.push(Step::Txn {
+        changes: vec![Change::Insert { table: 1, len: 500 }, Change::Delete { table: 2, pick: 0 }],
+        commit: false,
+    });
+    let out = sim::run(&vfs, &opts, &steps, 1);
+    assert_eq!(out.error, None);
+    let e = open(&vfs.reboot(LossMode::KeepAll), &opts);
+    assert_eq!(dump(&e).expect("dump"), *out.states.last().expect("states"));
+    // An open transaction at the crash.
+    let tx = e.begin_write().expect("begin");
+    let root = header::root(&tx.read(PageId::HEADER).expect("h"), 1);
+    HeapFile::open(root).insert(&tx, &[9u8; 100]).expect("insert");
+    let before = e.pool().stats().page_writes;
+    e.pool().flush_all().expect("flush");
+    assert_eq!(e.pool().stats().page_writes, before, "uncommitted pages are never written (no steal)");
+    std::mem::forget(tx);
+}
+
+#[test]
+fn a_reader_sees_only_durable_commits() {
+    let opts = sim_options(64 * 1024, None);
+    let vfs = SimVfs::new(3);
+    let e = open(&vfs, &opts);
+    let tx = e.begin_write().expect("begin");
+    let h = HeapFile::create(&tx).expect("heap");
+    header::set_root(&mut tx.write(PageId::HEADER).expect("h"), 1, h.meta_page());
+    let pending = tx.commit_pending().expect("commit record appended");
+    let lsn = pending.lsn().expect("changed");
+    assert!(e.durable_lsn() <= lsn, "not durable yet");
+    let r = e.begin_read().expect("read");
+    assert!(e.durable_lsn() > lsn, "the reader waited for the commit to be durable");
+    drop(r);
+    assert_eq!(pending.wait().expect("ack"), lsn);
+}
+
+#[test]
+fn a_transaction_too_large_for_the_pool_cap_fails_cleanly() {
+    let mut opts = sim_options(64 * 1024, None);
+    opts.pool_cap_bytes = 64 * 1024;
+    let vfs = SimVfs::new(4);
+    let out = sim::run(&vfs, &opts, &inserts(5, 20), 1);
+    assert_eq!(out.error, None);
+    let e = open(&vfs.reboot(LossMode::KeepAll), &opts);
+    let before = dump(&e).expect("dump");
+    {
+        let tx = e.begin_write().expect("begin");
+        let root = header::root(&tx.read(PageId::HEADER).expect("h"), 1);
+        let h = HeapFile::open(root);
+        let err = (0..10_000).find_map(|i| h.insert(&tx, &vec![i as u8; 500]).err()).expect("the cap is reached");
+        assert!(matches!(err, Error::BufferPoolFull { .. }), "{err}");
+        assert!(h.insert(&tx, b"more").is_err(), "the transaction can only roll back now");
+        assert!(tx.commit().is_err());
+    }
+    assert_eq!(dump(&e).expect("dump"), before, "rolled back");
+    let out2 = sim::run(&vfs.reboot(LossMode::KeepAll), &opts, &inserts(3, 10), 1);
+    assert_eq!(out2.error, None, "the database stays usable");
+}
+
+#[test]
+fn a_million_row_transaction_succeeds_with_default_settings() {
+    let vfs = SimVfs::new(5);
+    let opts =
+        EngineOptions { wal: waldb::wal::WalOptions { background: false, ..Default::default() }, ..Default::default() };
+    let e = open(&vfs, &opts);
+    let rows: u64 = if cfg!(debug_assertions) && std::env::var("WALDB_FULL").is_err() { 200_000 } else { 1_000_000 };
+    let tx = e.begin_write().expect("begin");
+    let h = HeapFile::create(&tx).expect("heap");
+    header::set_root(&mut tx.write(PageId::HEADER).expect("h"), 1, h.meta_page());
+    let mut v = vec![7u8; 120];
+    for i in 0..rows {
+        v[..8].copy_from_slice(&i.to_le_bytes());
+        h.insert(&tx, &v).expect("insert");
+    }
+    tx.commit().expect("commit");
+    drop(e);
+    let e = open(&vfs.reboot(LossMode::DropAll), &opts);
+    let r = e.begin_read().expect("read");
+    let h = HeapFile::open(header::root(&r.read(PageId::HEADER).expect("h"), 1));
+    assert_eq!(h.tuple_count(&r).expect("count"), rows);
+}
+
+#[test]
+fn automatic_checkpoints_keep_the_log_bounded() {
+    let opts = sim_options(16 * 1024, Some(48 * 1024));
+    let vfs = SimVfs::new(6);
+    let out = sim::run(&vfs, &opts, &sim::oltp(6, 400, None), 4);
+    assert_eq!(out.error, None);
+    let segs = waldb::wal::segment::list(&vfs, &db_path()).expect("list").len();
+    assert!(segs <= 10, "{segs} segments after 400 transactions");
+    let e = open(&vfs.reboot(LossMode::DropAll), &opts);
+    assert_eq!(dump(&e).expect("dump"), *out.states.last().expect("states"));
+    assert!(e.recovery_report().records_scanned < 2_000, "{:?}", e.recovery_report());
+}
+
+#[test]
+fn a_failed_wal_sync_poisons_and_reopen_recovers_every_ack() {
+    let opts = sim_options(64 * 1024, None);
+    let vfs = SimVfs::new(7);
+    vfs.add_fault(Fault::FailSyncLosingData(When::Nth(OpFilter::ops(&[OpKind::SyncData]).on_path("-wal-"), 20)));
+    let out = sim::run(&vfs, &opts, &inserts(60, 30), 1);
+    assert!(out.poisoned, "{:?}", out.error);
+    assert!(out.acked < 60 && out.acked > 5, "acked {}", out.acked);
+    let e = open(&vfs.reboot(LossMode::KeepAll), &opts);
+    let got = dump(&e).expect("dump");
+    let k = sim::matching_prefix(&out, &got).expect("a prefix with every ack");
+    assert!(k >= out.acked);
+}
+
+#[test]
+fn a_poisoned_engine_refuses_writes_and_stale_reads() {
+    let opts = sim_options(64 * 1024, None);
+    let vfs = SimVfs::new(8);
+    let e = open(&vfs, &opts);
+    vfs.add_fault(Fault::FailSyncLosingData(When::Nth(OpFilter::ops(&[OpKind::SyncData]).on_path("-wal-"), 0)));
+    let tx = e.begin_write().expect("begin");
+    HeapFile::create(&tx).expect("heap");
+    assert!(matches!(tx.commit(), Err(Error::Poisoned { .. })));
+    assert!(matches!(e.begin_write(), Err(Error::Poisoned { .. })));
+    assert!(matches!(e.begin_read(), Err(Error::Poisoned { .. })), "the last commit is not durable");
+    assert!(matches!(e.checkpoint(), Err(Error::Poisoned { .. })));
+}
+
+#[test]
+fn closed_engines_refuse_work() {
+    let opts = sim_options(64 * 1024, None);
+    let vfs = SimVfs::new(9);
+    let e = open(&vfs, &opts);
+    e.close().expect("close");
+    assert!(matches!(e.begin_write(), Err(Error::Closed)));
+    assert!(matches!(e.begin_read(), Err(Error::Closed)));
+}
+
+#[test]
+fn a_second_open_is_locked() {
+    let opts = sim_options(64 * 1024, None);
+    let vfs = SimVfs::new(10);
+    let _e = open(&vfs, &opts);
+    let err = Engine::open(Arc::new(vfs.clone()) as Arc<dyn Vfs>, &db_path(), opts).expect_err("locked");
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+}
+
+#[test]
+fn recovery_restarts_transaction_ids_above_the_log() {
+    let opts = sim_options(64 * 1024, None);
+    let vfs = SimVfs::new(11);
+    let out = sim::run(&vfs, &opts, &inserts(20, 10), 1);
+    assert_eq!(out.error, None);
+    let e = open(&vfs.reboot(LossMode::KeepAll), &opts);
+    let tx = e.begin_write().expect("begin");
+    assert!(tx.id().0 > 20, "{:?}", tx.id());
+}
+
+#[test]
+fn the_model_state_type_is_shared() {
+    let s: State = State::new();
+    assert!(s.is_empty() && TABLES == 3);
+}
