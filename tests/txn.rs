@@ -205,3 +205,17 @@ fn the_model_state_type_is_shared() {
     let s: State = State::new();
     assert!(s.is_empty() && TABLES == 3);
 }
+
+#[test]
+fn recovery_reads_the_log_twice_when_its_redo_does_not_fit_in_memory() {
+    for limit in [0usize, 64 << 20] {
+        let mut opts = sim_options(64 * 1024, None);
+        opts.recovery_buffer_bytes = limit;
+        let vfs = SimVfs::new(12);
+        let out = sim::run(&vfs, &opts, &sim::oltp(12, 120, None), 4);
+        assert_eq!(out.error, None);
+        let e = open(&vfs.reboot(LossMode::DropAll), &opts);
+        assert_eq!(dump(&e).expect("dump"), *out.states.last().expect("states"), "limit {limit}");
+        assert!(e.recovery_report().records_applied > 0);
+    }
+}

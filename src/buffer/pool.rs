@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{ArcRwLockReadGuard, ArcRwLockWriteGuard, Mutex, RawRwLock, RwLock};
 
@@ -110,6 +110,8 @@ struct Frame {
     pins: AtomicU32,
     referenced: AtomicBool,
     data: Arc<RwLock<FrameData>>,
+    /// The pool's count of uncommitted frames, kept by the frames' guards.
+    uncommitted: Arc<AtomicUsize>,
 }
 
 type WriteGuard = ArcRwLockWriteGuard<RawRwLock, FrameData>;
@@ -128,6 +130,7 @@ pub struct BufferPool {
     flusher: Arc<dyn LogFlusher>,
     opts: PoolOptions,
     inner: Mutex<PoolInner>,
+    uncommitted: Arc<AtomicUsize>,
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
@@ -163,6 +166,7 @@ impl BufferPool {
             flusher,
             opts,
             inner: Mutex::new(PoolInner { map: HashMap::new(), frames: Vec::new(), hand: 0 }),
+            uncommitted: Arc::new(AtomicUsize::new(0)),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
@@ -274,6 +278,12 @@ impl BufferPool {
             return Ok(self.add_frame(inner));
         }
         let n = inner.frames.len();
+        // A large transaction fills the pool with pages it may not lose (no
+        // steal): once they are half of it, grow instead of sweeping frames
+        // that cannot be evicted.
+        if self.uncommitted.load(Ordering::Relaxed) * 2 >= n && n < self.opts.max_frames {
+            return Ok(self.add_frame(inner));
+        }
         for sweep in 0..3 {
             for _ in 0..n {
                 let i = inner.hand;
@@ -304,7 +314,12 @@ impl BufferPool {
             buf: vec![0u8; self.file.page_size()].into_boxed_slice(),
         }));
         let guard = data.write_arc();
-        inner.frames.push(Arc::new(Frame { pins: AtomicU32::new(0), referenced: AtomicBool::new(false), data }));
+        inner.frames.push(Arc::new(Frame {
+            pins: AtomicU32::new(0),
+            referenced: AtomicBool::new(false),
+            data,
+            uncommitted: self.uncommitted.clone(),
+        }));
         (inner.frames.len() - 1, guard)
     }
 
@@ -365,6 +380,9 @@ impl BufferPool {
             Some(g) if f.pins.load(Ordering::Acquire) == 0 => g,
             _ => return Err(crate::errinput!("cannot discard page {id}: it is in use")),
         };
+        if g.uncommitted {
+            f.uncommitted.fetch_sub(1, Ordering::Relaxed);
+        }
         g.valid = false;
         g.dirty = false;
         g.uncommitted = false;
@@ -422,7 +440,12 @@ impl PageMut {
     /// committed (never evicted or written), or clear the mark at commit or
     /// rollback.
     pub fn set_uncommitted(&mut self, on: bool) {
-        self.data_mut().uncommitted = on;
+        let was = std::mem::replace(&mut self.data_mut().uncommitted, on);
+        match (was, on) {
+            (false, true) => self.frame.uncommitted.fetch_add(1, Ordering::Relaxed),
+            (true, false) => self.frame.uncommitted.fetch_sub(1, Ordering::Relaxed),
+            _ => 0,
+        };
     }
 
     /// Whether the page holds uncommitted changes.

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 pub use os::OsVfs;
 pub use sim::{
-    CrashImage, Errno, Fault, LossMode, OpFilter, OpKind, SimStats, SimVfs, TraceEntry, When, WriteObserver,
+    CrashHook, CrashImage, Errno, Fault, LossMode, OpFilter, OpKind, SimStats, SimVfs, TraceEntry, When, WriteObserver,
 };
 
 /// How [`Vfs::open`] treats a missing or existing file.

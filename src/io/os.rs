@@ -8,13 +8,16 @@
 //! | `read_at` / `write_all_at` | `pread` / `pwrite` |
 //! | `sync_data` | `fdatasync` |
 //! | `sync_all` | `fsync` |
-//! | `allocate` | zero-filled `pwrite`s past the end (allocates real blocks, so ENOSPC surfaces here) |
+//! | `allocate` | `fallocate(2)` past the end (reserves real blocks, so ENOSPC surfaces here); zero-filled `pwrite`s where the file system cannot |
 //! | `Vfs::sync_dir` | `open(dir)` + `fsync` |
 //! | `Vfs::lock_exclusive` | `flock(LOCK_EX | LOCK_NB)` via `File::try_lock` |
 //!
 //! The `flock` is per open file description: a second handle in the same
 //! process conflicts exactly like a second process, and the kernel drops the
-//! lock when the process dies, so a crash never leaves a stale lock behind.
+//! lock when the last descriptor of it closes — when the process dies, so a
+//! crash leaves no stale lock. A child forked while the database is open
+//! shares the description until it execs (descriptors are close-on-exec) or
+//! exits, and holds the lock that long.
 
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
@@ -129,6 +132,15 @@ impl VfsFile for OsFile {
 
     fn allocate(&self, len: u64) -> io::Result<()> {
         let mut at = self.file.metadata()?.len();
+        if len <= at {
+            return Ok(());
+        }
+        match rustix::fs::fallocate(&self.file, rustix::fs::FallocateFlags::empty(), at, len - at) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {}
+            Err(e) => return Err(e.into()),
+        }
+        // No fallocate here: write the zeros, which allocates just the same.
         let zeros = vec![0u8; ZERO_CHUNK];
         while at < len {
             let n = (len - at).min(ZERO_CHUNK as u64) as usize;

@@ -64,7 +64,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{OpenMode, Vfs, VfsFile, VfsLock, parent_dir};
+use super::{OpenMode, Vfs, VfsFile, VfsLock};
 
 /// An OS error number the simulator can inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,6 +251,12 @@ pub struct TraceEntry {
 /// under the simulator's lock and must not call back into the simulator.
 pub type WriteObserver = Arc<dyn Fn(&Path, u64, &[u8]) + Send + Sync>;
 
+/// Called at the start of every call with its I/O index and the crash image
+/// of the disk as it is before the call — what a crash at that call would
+/// leave. It runs under the simulator's lock and must not call back into
+/// this simulator (booting the image gives an independent one).
+pub type CrashHook = Arc<dyn Fn(u64, &CrashImage) + Send + Sync>;
+
 /// Counters over a simulator's life.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SimStats {
@@ -289,16 +295,27 @@ impl SimRng {
 
 #[derive(Clone, Debug)]
 enum PendingOp {
-    Write { off: u64, data: Vec<u8> },
+    Write { off: u64, data: Arc<[u8]> },
     SetLen(u64),
 }
 
+/// A file. The durable bytes and pending data are shared with crash images
+/// (copied on write), so an image costs little more than its file list.
 #[derive(Clone, Debug, Default)]
 struct Inode {
     live: Vec<u8>,
-    durable: Vec<u8>,
+    durable: Arc<Vec<u8>>,
     pending: Vec<PendingOp>,
     syncs: u64,
+    /// Its current live name, if it has one.
+    name: Option<PathBuf>,
+}
+
+/// What a crash image keeps of a file.
+#[derive(Clone, Debug)]
+struct ImageInode {
+    durable: Arc<Vec<u8>>,
+    pending: Vec<PendingOp>,
 }
 
 #[derive(Debug)]
@@ -315,11 +332,12 @@ struct SimState {
     faults: Vec<ArmedFault>,
     persistent: Option<Errno>,
     inodes: Vec<Inode>,
-    live: BTreeMap<PathBuf, usize>,
-    durable: BTreeMap<PathBuf, usize>,
+    live: BTreeMap<String, usize>,
+    durable: BTreeMap<String, usize>,
     locks: HashSet<PathBuf>,
     trace: Option<Vec<TraceEntry>>,
     observer: Option<WriteObserver>,
+    hook: Option<CrashHook>,
     capacity: Option<u64>,
     stats: SimStats,
 }
@@ -355,6 +373,7 @@ impl SimState {
             locks: HashSet::new(),
             trace: None,
             observer: None,
+            hook: None,
             capacity: None,
             stats: SimStats::default(),
         }
@@ -367,6 +386,9 @@ impl SimState {
             return Verdict::Fail(crashed_error());
         }
         let index = self.io_count;
+        if let Some(hook) = self.hook.clone() {
+            hook(index, &self.image(index ^ 0x5EED));
+        }
         self.io_count += 1;
         self.stats.io_calls += 1;
         if let Some(t) = self.trace.as_mut() {
@@ -439,9 +461,34 @@ impl SimState {
         Ok(())
     }
 
-    fn create_inode(&mut self) -> usize {
-        self.inodes.push(Inode::default());
+    fn create_inode(&mut self, name: &Path) -> usize {
+        self.inodes.push(Inode { name: Some(name.to_path_buf()), ..Inode::default() });
         self.inodes.len() - 1
+    }
+
+    /// Durable state plus pending changes of every file that has a name.
+    fn image(&self, seed: u64) -> CrashImage {
+        let mut inodes = BTreeMap::new();
+        for &i in self.live.values().chain(self.durable.values()) {
+            let n = &self.inodes[i];
+            inodes.entry(i).or_insert_with(|| ImageInode { durable: n.durable.clone(), pending: n.pending.clone() });
+        }
+        CrashImage { inodes, live: self.live.clone(), durable: self.durable.clone(), seed }
+    }
+}
+
+/// Directory entries are keyed by the path as a string: comparing strings
+/// is far cheaper than comparing `Path`s component by component.
+fn key(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// The directory part of a key, as [`parent_dir`] would give it.
+fn parent_key(k: &str) -> &str {
+    match k.rsplit_once('/') {
+        Some(("", _)) => "/",
+        Some((dir, _)) => dir,
+        None => ".",
     }
 }
 
@@ -509,6 +556,12 @@ impl SimVfs {
         self.state.lock().capacity = bytes;
     }
 
+    /// Call `hook` at the start of every call with the crash image of that
+    /// moment (see [`CrashHook`]): a whole crash sweep in one run.
+    pub fn set_crash_hook(&self, hook: Option<CrashHook>) {
+        self.state.lock().hook = hook;
+    }
+
     /// Observe every write before it lands.
     pub fn set_write_observer(&self, observer: Option<WriteObserver>) {
         self.state.lock().observer = observer;
@@ -537,7 +590,7 @@ impl SimVfs {
     /// Successful syncs of the file now at `path` (0 if missing).
     pub fn sync_count(&self, path: &Path) -> u64 {
         let s = self.state.lock();
-        s.live.get(path).map_or(0, |&i| s.inodes[i].syncs)
+        s.live.get(&key(path)).map_or(0, |&i| s.inodes[i].syncs)
     }
 
     /// True once a crash fault fired or [`SimVfs::crash`] ran.
@@ -553,26 +606,26 @@ impl SimVfs {
     /// The file's bytes as reads see them (no I/O is counted).
     pub fn live_bytes(&self, path: &Path) -> Option<Vec<u8>> {
         let s = self.state.lock();
-        s.live.get(path).map(|&i| s.inodes[i].live.clone())
+        s.live.get(&key(path)).map(|&i| s.inodes[i].live.clone())
     }
 
     /// The file's bytes that would survive power loss (no I/O is counted).
     pub fn durable_bytes(&self, path: &Path) -> Option<Vec<u8>> {
         let s = self.state.lock();
-        s.live.get(path).map(|&i| s.inodes[i].durable.clone())
+        s.live.get(&key(path)).map(|&i| s.inodes[i].durable.as_ref().clone())
     }
 
     /// Flip one bit of a file at rest, in both its durable and live bytes.
     pub fn flip_bit(&self, path: &Path, offset: u64, bit: u8) -> io::Result<()> {
         let mut s = self.state.lock();
-        let i = *s.live.get(path).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        let i = *s.live.get(&key(path)).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
         let inode = &mut s.inodes[i];
         let off = offset as usize;
         if off >= inode.live.len() && off >= inode.durable.len() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "offset past end of file"));
         }
         let mask = 1u8 << (bit % 8);
-        if let Some(b) = inode.durable.get_mut(off) {
+        if let Some(b) = Arc::make_mut(&mut inode.durable).get_mut(off) {
             *b ^= mask;
         }
         if let Some(b) = inode.live.get_mut(off) {
@@ -586,7 +639,7 @@ impl SimVfs {
     pub fn crash_image(&self) -> CrashImage {
         let mut s = self.state.lock();
         let seed = s.rng.next();
-        CrashImage { inodes: s.inodes.clone(), live: s.live.clone(), durable: s.durable.clone(), seed }
+        s.image(seed)
     }
 
     /// Lose power now and return the disk as it boots again under `mode`.
@@ -608,7 +661,7 @@ impl SimVfs {
         let mut s = self.state.lock();
         // Name the file as it is called now (it may have been renamed since
         // it was opened), so traces and path filters see the current name.
-        let current = s.live.iter().find(|(_, i)| **i == inode).map(|(p, _)| p.clone());
+        let current = s.inodes[inode].name.clone();
         let path = current.as_deref().unwrap_or(path);
         match s.begin(op, path, offset, len) {
             Verdict::Proceed => f(&mut s),
@@ -627,9 +680,9 @@ impl SimVfs {
 /// A disk as power failed on it: durable bytes and unsynced changes.
 #[derive(Clone, Debug)]
 pub struct CrashImage {
-    inodes: Vec<Inode>,
-    live: BTreeMap<PathBuf, usize>,
-    durable: BTreeMap<PathBuf, usize>,
+    inodes: BTreeMap<usize, ImageInode>,
+    live: BTreeMap<String, usize>,
+    durable: BTreeMap<String, usize>,
     seed: u64,
 }
 
@@ -642,7 +695,7 @@ impl CrashImage {
     /// As [`CrashImage::boot`], drawing the random choices from `seed`.
     pub fn boot_seeded(&self, mode: LossMode, seed: u64) -> SimVfs {
         let mut rng = SimRng(seed);
-        let names: BTreeSet<&PathBuf> = self.live.keys().chain(self.durable.keys()).collect();
+        let names: BTreeSet<&String> = self.live.keys().chain(self.durable.keys()).collect();
         let mut state = SimState::new(rng.next());
         let mut remap: BTreeMap<usize, usize> = BTreeMap::new();
         for name in names {
@@ -656,8 +709,14 @@ impl CrashImage {
             let new = match remap.get(&old) {
                 Some(&n) => n,
                 None => {
-                    let bytes = resolve(&self.inodes[old], mode, &mut rng);
-                    state.inodes.push(Inode { live: bytes.clone(), durable: bytes, ..Inode::default() });
+                    let Some(inode) = self.inodes.get(&old) else { continue };
+                    let bytes = resolve(inode, mode, &mut rng);
+                    state.inodes.push(Inode {
+                        live: bytes.clone(),
+                        durable: Arc::new(bytes),
+                        name: Some(PathBuf::from(name)),
+                        ..Inode::default()
+                    });
                     let n = state.inodes.len() - 1;
                     remap.insert(old, n);
                     n
@@ -671,8 +730,8 @@ impl CrashImage {
 }
 
 /// The bytes of one file after a crash under `mode`.
-fn resolve(inode: &Inode, mode: LossMode, rng: &mut SimRng) -> Vec<u8> {
-    let mut data = inode.durable.clone();
+fn resolve(inode: &ImageInode, mode: LossMode, rng: &mut SimRng) -> Vec<u8> {
+    let mut data = inode.durable.as_ref().clone();
     match mode {
         LossMode::DropAll => {}
         LossMode::KeepAll => inode.pending.iter().for_each(|op| apply_op(&mut data, op)),
@@ -779,8 +838,12 @@ impl SimFile {
         let i = self.inode;
         self.vfs.file_op(i, &self.path, op, 0, 0, |s| {
             let inode = &mut s.inodes[i];
-            for op in std::mem::take(&mut inode.pending) {
-                apply_op(&mut inode.durable, &op);
+            let pending = std::mem::take(&mut inode.pending);
+            if !pending.is_empty() {
+                let durable = Arc::make_mut(&mut inode.durable);
+                for op in pending {
+                    apply_op(durable, &op);
+                }
             }
             inode.syncs += 1;
             s.stats.file_syncs += 1;
@@ -826,7 +889,7 @@ impl VfsFile for SimFile {
             }
             let inode = &mut s.inodes[i];
             apply_write(&mut inode.live, off, buf);
-            inode.pending.push(PendingOp::Write { off, data: buf.to_vec() });
+            inode.pending.push(PendingOp::Write { off, data: buf.into() });
             s.stats.bytes_written += buf.len() as u64;
             Ok(())
         })
@@ -870,14 +933,14 @@ impl Vfs for SimVfs {
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn VfsFile>> {
         let mut s = self.state.lock();
         verdict(s.begin(OpKind::Open, path, 0, 0))?;
-        let existing = s.live.get(path).copied();
+        let existing = s.live.get(&key(path)).copied();
         let inode = match (mode, existing) {
             (OpenMode::CreateNew, Some(_)) => return Err(io::ErrorKind::AlreadyExists.into()),
             (OpenMode::Existing | OpenMode::ReadOnly, None) => return Err(io::ErrorKind::NotFound.into()),
             (_, Some(i)) => i,
             (OpenMode::Create | OpenMode::CreateNew, None) => {
-                let i = s.create_inode();
-                s.live.insert(path.to_path_buf(), i);
+                let i = s.create_inode(path);
+                s.live.insert(key(path), i);
                 i
             }
         };
@@ -893,36 +956,43 @@ impl Vfs for SimVfs {
     fn exists(&self, path: &Path) -> io::Result<bool> {
         let mut s = self.state.lock();
         verdict(s.begin(OpKind::Exists, path, 0, 0))?;
-        Ok(s.live.contains_key(path))
+        Ok(s.live.contains_key(&key(path)))
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
         verdict(s.begin(OpKind::Remove, path, 0, 0))?;
-        s.live.remove(path).map(|_| ()).ok_or_else(|| io::ErrorKind::NotFound.into())
+        let i = s.live.remove(&key(path)).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        s.inodes[i].name = None;
+        Ok(())
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
         verdict(s.begin(OpKind::Rename, from, 0, 0))?;
-        let i = s.live.remove(from).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-        s.live.insert(to.to_path_buf(), i);
+        let i = s.live.remove(&key(from)).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        if let Some(replaced) = s.live.insert(key(to), i) {
+            s.inodes[replaced].name = None;
+        }
+        s.inodes[i].name = Some(to.to_path_buf());
         Ok(())
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
         let mut s = self.state.lock();
         verdict(s.begin(OpKind::List, dir, 0, 0))?;
-        Ok(s.live.keys().filter(|p| parent_dir(p) == dir).cloned().collect())
+        let dir = key(dir);
+        Ok(s.live.keys().filter(|p| parent_key(p) == dir).map(PathBuf::from).collect())
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
         verdict(s.begin(OpKind::SyncDir, dir, 0, 0))?;
         let s = &mut *s;
-        s.durable.retain(|p, _| parent_dir(p) != dir);
+        let dir = key(dir);
+        s.durable.retain(|p, _| parent_key(p) != dir);
         for (p, &i) in &s.live {
-            if parent_dir(p) == dir {
+            if parent_key(p) == dir {
                 s.durable.insert(p.clone(), i);
             }
         }
@@ -936,9 +1006,9 @@ impl Vfs for SimVfs {
         if !s.locks.insert(path.to_path_buf()) {
             return Err(io::Error::new(io::ErrorKind::WouldBlock, "file is locked by another handle"));
         }
-        if !s.live.contains_key(path) {
-            let i = s.create_inode();
-            s.live.insert(path.to_path_buf(), i);
+        if !s.live.contains_key(&key(path)) {
+            let i = s.create_inode(path);
+            s.live.insert(key(path), i);
         }
         Ok(VfsLock::new(Box::new(SimLockToken { state: self.state.clone(), path: path.to_path_buf() })))
     }

@@ -67,6 +67,9 @@ pub struct EngineOptions {
     pub checkpoint_bytes: Option<u64>,
     /// Checkpoint on a clean close.
     pub checkpoint_on_close: bool,
+    /// Page-record bytes recovery may hold in memory to read the log only
+    /// once; with more to redo it reads the log twice instead.
+    pub recovery_buffer_bytes: usize,
 }
 
 impl Default for EngineOptions {
@@ -78,6 +81,7 @@ impl Default for EngineOptions {
             wal: WalOptions::default(),
             checkpoint_bytes: Some(64 << 20),
             checkpoint_on_close: true,
+            recovery_buffer_bytes: 256 << 20,
         }
     }
 }
@@ -186,13 +190,34 @@ impl Engine {
         }
     }
 
-    /// Create a new database. Any file at `path` must be empty or a waldb
-    /// data file whose creation never finished (no control file).
+    /// Create a new database.
+    ///
+    /// A marker file (`<db>-creating`) is made durable before the data file
+    /// is touched and removed after the control file is written, so an open
+    /// that finds no control file can tell its own interrupted creation
+    /// (marker present: start over) from a foreign file (no marker, not
+    /// empty: refused, never overwritten).
     fn create(vfs: Arc<dyn Vfs>, path: &Path, opts: EngineOptions, lock: crate::io::VfsLock) -> Result<Engine> {
         check_fits(opts.page_size, opts.wal.segment_size)?;
-        // Refuses a foreign file; a waldb file without a control file was
-        // never finished, so nothing in it was ever committed.
-        DataFile::probe(vfs.as_ref(), path)?;
+        let marker = creating_marker(path);
+        let dir = crate::io::parent_dir(path);
+        let resuming = vfs.exists(&marker).map_err(|e| Error::io("stat", &marker, e))?;
+        if !resuming {
+            // Refuses anything but an empty file or none: a waldb data file
+            // without a control file or marker was never ours to overwrite.
+            if let Some(page_size) = DataFile::probe(vfs.as_ref(), path)? {
+                return Err(Error::CorruptFile {
+                    file: path.to_path_buf(),
+                    reason: format!(
+                        "a waldb data file ({page_size}-byte pages) without its control file {}; refusing to \
+                         overwrite it",
+                        crate::storage::control::control_path(path).display()
+                    ),
+                });
+            }
+            vfs.open(&marker, crate::io::OpenMode::Create).map_err(|e| Error::io("create", &marker, e))?;
+            vfs.sync_dir(&dir).map_err(|e| Error::io("fsync directory", &dir, e))?;
+        }
         let db_id = DbId(vfs.random_u64());
         let file = DataFile::create(vfs.as_ref(), path, opts.page_size, db_id, lock)?.file;
         let wal = Arc::new(Wal::create(vfs.clone(), path, db_id, opts.wal.clone())?);
@@ -206,6 +231,7 @@ impl Engine {
         };
         // Written last: from here on the database exists.
         ctl.write(vfs.as_ref(), path)?;
+        remove_marker(vfs.as_ref(), path)?;
         let report = RecoveryReport { created: true, redo_from: FIRST_LSN, log_end: FIRST_LSN, ..Default::default() };
         Ok(Engine::assemble(vfs, path, opts, ctl, file, wal, report))
     }
@@ -417,6 +443,25 @@ impl Engine {
     pub fn root(&self, store: &impl crate::storage::PageStore, slot: usize) -> Result<PageId> {
         let h = store.read(PageId::HEADER)?;
         Ok(crate::storage::header::root(&h, slot))
+    }
+}
+
+/// The file that marks a creation in progress.
+pub(super) fn creating_marker(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    crate::io::parent_dir(path).join(format!("{name}-creating"))
+}
+
+/// Remove the creation marker if it is there (durably).
+pub(super) fn remove_marker(vfs: &dyn Vfs, path: &Path) -> Result<()> {
+    let marker = creating_marker(path);
+    match vfs.remove(&marker) {
+        Ok(()) => {
+            let dir = crate::io::parent_dir(path);
+            vfs.sync_dir(&dir).map_err(|e| Error::io("fsync directory", &dir, e))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", &marker, e)),
     }
 }
 

@@ -6,12 +6,14 @@
 //! 1. Read the control file (the caller did): page size, segment size,
 //!    database id, redo LSN.
 //! 2. **Analysis.** Read the log from the redo LSN to its end, noting which
-//!    transactions committed. The reader verifies every record and decides
-//!    torn tail (discarded, reported) or corruption (refuse: invariant 8).
+//!    transactions committed and keeping their page records (up to a memory
+//!    limit; past it, step 4 reads the log again). The reader verifies every
+//!    record and decides torn tail (discarded, reported) or corruption
+//!    (refuse: invariant 8).
 //! 3. Open the log for appending at its end. This syncs the recovered bytes,
 //!    so every page redo writes back keeps the WAL rule.
-//! 4. **Redo.** Read the log again and apply the page records of committed
-//!    transactions in LSN order: a full page image is installed as is (it
+//! 4. **Redo.** Apply the page records of committed transactions in LSN
+//!    order: a full page image is installed as is (it
 //!    also repairs a page whose write tore); a page change is applied only if
 //!    the page's LSN is below the record's (invariant 4). Because the first
 //!    change to any page after the redo point is logged whole, every page
@@ -22,7 +24,7 @@
 //! A crash at any step leaves the control file as it was, so recovery runs
 //! again from the same redo point and reaches the same state.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -54,11 +56,21 @@ pub(super) fn recover(
         .and_then(|()| check_fits(ctl.page_size, ctl.segment_size))
         .map_err(|e| Error::CorruptFile { file: ctl_file.clone(), reason: e.to_string() })?;
     let file = DataFile::open_raw(vfs.as_ref(), path, ctl.page_size, lock)?;
+    // A creation that wrote its control file but died before removing its
+    // marker finished: the marker means nothing now.
+    super::engine::remove_marker(vfs.as_ref(), path)?;
 
-    // Analysis.
+    // Analysis, collecting the page records of committed transactions so
+    // the log is read once. A transaction's records lie together between its
+    // BEGIN and COMMIT (writers log under the writer lock), so only the open
+    // one is buffered; past a memory limit the log is read a second time.
     let mut report = RecoveryReport { redo_from: ctl.redo_lsn, ..RecoveryReport::default() };
     let mut begun: HashSet<TxnId> = HashSet::new();
     let mut committed: HashSet<TxnId> = HashSet::new();
+    let mut open: HashMap<TxnId, Vec<Record>> = HashMap::new();
+    let mut to_apply: Vec<Record> = Vec::new();
+    let mut buffered = 0usize;
+    let mut reread = false;
     let mut max_txid = TxnId(0);
     let mut reader = WalReader::open(vfs.as_ref(), path, ctl.db_id, ctl.redo_lsn)?;
     while let Some(rec) = reader.next()? {
@@ -67,9 +79,27 @@ pub(super) fn recover(
         match rec.kind {
             RecordType::Begin => {
                 begun.insert(rec.txid);
+                open.insert(rec.txid, Vec::new());
             }
             RecordType::Commit => {
                 committed.insert(rec.txid);
+                if let Some(records) = open.remove(&rec.txid) {
+                    to_apply.extend(records);
+                }
+            }
+            RecordType::Abort => {
+                open.remove(&rec.txid);
+            }
+            RecordType::PageChange | RecordType::FullPageImage if !reread => {
+                if let Some(records) = open.get_mut(&rec.txid) {
+                    buffered += rec.payload.len();
+                    records.push(rec);
+                    if buffered > opts.recovery_buffer_bytes {
+                        reread = true;
+                        open.values_mut().for_each(Vec::clear);
+                        to_apply = Vec::new();
+                    }
+                }
             }
             _ => {}
         }
@@ -79,20 +109,31 @@ pub(super) fn recover(
     report.torn_tail = reader.torn().cloned();
     report.txns_redone = committed.len() as u64;
     report.txns_discarded = begun.difference(&committed).count() as u64;
+    drop(open);
 
-    // The log continues at its end; what was read is now durable.
+    // The log continues at its end; what was read is now durable, so the
+    // pages redo writes back keep the WAL rule.
     let mut wal_opts = opts.wal.clone();
     wal_opts.segment_size = ctl.segment_size;
     let wal = Arc::new(Wal::open(vfs.clone(), path, ctl.db_id, wal_opts, end, ctl.redo_lsn)?);
     let next_txid = TxnId(ctl.next_txid.0.max(max_txid.0 + 1));
     let engine = Engine::assemble(vfs.clone(), path, opts, Control { next_txid, ..ctl }, file, wal, report.clone());
 
-    // Redo.
-    let mut reader = WalReader::open(vfs.as_ref(), path, ctl.db_id, ctl.redo_lsn)?;
-    while let Some(rec) = reader.next()? {
-        let page_record = matches!(rec.kind, RecordType::PageChange | RecordType::FullPageImage);
-        if page_record && committed.contains(&rec.txid) && redo(&engine, &rec, path)? {
-            report.records_applied += 1;
+    // Redo, in LSN order.
+    if reread {
+        let mut reader = WalReader::open(vfs.as_ref(), path, ctl.db_id, ctl.redo_lsn)?;
+        while let Some(rec) = reader.next()? {
+            let page_record = matches!(rec.kind, RecordType::PageChange | RecordType::FullPageImage);
+            if page_record && committed.contains(&rec.txid) && redo(&engine, &rec, path)? {
+                report.records_applied += 1;
+            }
+        }
+    } else {
+        to_apply.sort_by_key(|r| r.lsn);
+        for rec in &to_apply {
+            if redo(&engine, rec, path)? {
+                report.records_applied += 1;
+            }
         }
     }
 

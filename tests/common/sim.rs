@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use waldb::io::{CrashImage, LossMode, SimVfs, Vfs};
 use waldb::storage::{HeapFile, PageStore, TupleId, header};
 use waldb::txn::{Engine, EngineOptions, PendingCommit};
@@ -22,8 +24,9 @@ use waldb::{Error, PageId};
 /// Tables in the workload.
 pub const TABLES: u8 = 3;
 
-/// (table, rowid) → value.
-pub type State = BTreeMap<(u8, u64), Vec<u8>>;
+/// (table, rowid) → value. Values are shared, so the model can keep a
+/// state per commit cheaply.
+pub type State = BTreeMap<(u8, u64), Arc<[u8]>>;
 
 /// Where the simulated database lives.
 pub fn db_path() -> PathBuf {
@@ -40,6 +43,7 @@ pub fn sim_options(segment_size: u64, checkpoint_bytes: Option<u64>) -> EngineOp
         wal: WalOptions { segment_size, background: false, recycle_limit: 2, ..WalOptions::default() },
         checkpoint_bytes,
         checkpoint_on_close: true,
+        recovery_buffer_bytes: 1 << 20,
     }
 }
 
@@ -66,7 +70,7 @@ pub enum Step {
 }
 
 /// What a run did before its first error.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Outcome {
     /// `states[k]`: the model after the first `k` commits.
     pub states: Vec<State>,
@@ -109,7 +113,7 @@ pub fn dump(e: &Engine) -> waldb::Result<State> {
         let mut cur = h.cursor(&r)?;
         while let Some((_, tuple)) = cur.next(&r)? {
             let (rowid, value) = split(&tuple);
-            if out.insert((t, rowid), value).is_some() {
+            if out.insert((t, rowid), value.into()).is_some() {
                 return Err(waldb::errinput!("row {rowid} of table {t} appears twice"));
             }
         }
@@ -132,30 +136,13 @@ fn rebuild_index(e: &Engine) -> waldb::Result<Index> {
     Ok(idx)
 }
 
-/// Create the tables that do not exist yet, in one transaction.
-fn setup(e: &Engine) -> waldb::Result<Option<PendingCommit>> {
-    let tx = e.begin_write()?;
-    let mut created = false;
-    for t in 1..=TABLES {
-        if heap(&tx, t)?.is_none() {
-            let h = HeapFile::create(&tx)?;
-            let mut hdr = tx.write(PageId::HEADER)?;
-            header::set_root(&mut hdr, usize::from(t), h.meta_page());
-            created = true;
-        }
-    }
-    if !created {
-        tx.rollback()?;
-        return Ok(None);
-    }
-    tx.commit_pending().map(Some)
-}
-
 struct Runner<'a> {
     vfs: &'a SimVfs,
     opts: &'a EngineOptions,
     group: usize,
-    out: Outcome,
+    /// Shared with a crash hook, which reads it in the middle of I/O calls:
+    /// never held across a call into the engine.
+    out: Arc<Mutex<Outcome>>,
     model: State,
     index: Index,
     next_rowid: u64,
@@ -164,9 +151,10 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     fn fail(&mut self, e: Error) {
-        self.out.poisoned |= e.is_poisoned();
-        if self.out.error.is_none() {
-            self.out.error = Some(e.to_string());
+        let mut out = self.out.lock();
+        out.poisoned |= e.is_poisoned();
+        if out.error.is_none() {
+            out.error = Some(e.to_string());
         }
     }
 
@@ -175,18 +163,34 @@ impl Runner<'_> {
     fn wait_all(&mut self) -> waldb::Result<()> {
         for p in std::mem::take(&mut self.pending) {
             p.wait()?;
-            self.out.acked += 1;
+            self.out.lock().acked += 1;
         }
         Ok(())
     }
 
-    fn committed(&mut self, p: PendingCommit, model: State, index: Index) -> waldb::Result<()> {
-        self.out.attempted += 1;
-        self.model = model;
-        self.index = index;
-        self.out.states.push(self.model.clone());
-        self.pending.push(p);
-        if self.pending.len() >= self.group { self.wait_all() } else { Ok(()) }
+    /// Commit `tx` leaving `model`: the state is counted as attempted before
+    /// the COMMIT record is appended (a crash image taken during the append
+    /// may already hold it) and taken back if the commit fails.
+    fn commit(&mut self, tx: waldb::txn::WriteTxn<'_>, model: State, index: Index) -> waldb::Result<()> {
+        {
+            let mut out = self.out.lock();
+            out.attempted += 1;
+            out.states.push(model.clone());
+        }
+        match tx.commit_pending() {
+            Ok(p) => {
+                self.model = model;
+                self.index = index;
+                self.pending.push(p);
+                if self.pending.len() >= self.group { self.wait_all() } else { Ok(()) }
+            }
+            Err(e) => {
+                let mut out = self.out.lock();
+                out.attempted -= 1;
+                out.states.pop();
+                Err(e)
+            }
+        }
     }
 
     fn txn(&mut self, e: &Engine, changes: &[Change], commit: bool) -> waldb::Result<()> {
@@ -202,7 +206,7 @@ impl Runner<'_> {
                     let v = row(rowid, len);
                     let tid = h.insert(&tx, &v)?;
                     index[usize::from(table)].insert(rowid, tid);
-                    model.insert((table, rowid), v[8..].to_vec());
+                    model.insert((table, rowid), v[8..].into());
                 }
                 Change::Update { table, pick, len } => {
                     let Some(h) = heap(&tx, table)? else { continue };
@@ -213,7 +217,7 @@ impl Runner<'_> {
                     stored.extend_from_slice(&v[8..]);
                     let new = h.update(&tx, tid, &stored)?;
                     rows.insert(rowid, new);
-                    model.insert((table, rowid), stored[8..].to_vec());
+                    model.insert((table, rowid), stored[8..].into());
                 }
                 Change::Delete { table, pick } => {
                     let Some(h) = heap(&tx, table)? else { continue };
@@ -227,21 +231,12 @@ impl Runner<'_> {
                 }
             }
         }
-        if commit {
-            let p = tx.commit_pending()?;
-            self.committed(p, model, index)
-        } else {
-            tx.rollback()
-        }
+        if commit { self.commit(tx, model, index) } else { tx.rollback() }
     }
 
     fn run(&mut self, steps: &[Step]) -> waldb::Result<()> {
         let mut e = Engine::open(Arc::new(self.vfs.clone()), &db_path(), self.opts.clone())?;
-        self.out.states.push(State::new());
-        if let Some(p) = setup(&e)? {
-            let (m, i) = (self.model.clone(), self.index.clone());
-            self.committed(p, m, i)?;
-        }
+        self.setup(&e)?;
         self.index = rebuild_index(&e)?;
         for step in steps {
             match step {
@@ -265,17 +260,42 @@ impl Runner<'_> {
         }
         self.wait_all()
     }
+
+    /// Create the tables that do not exist yet, in one transaction (its
+    /// commit leaves the tables empty: the same model state as before).
+    fn setup(&mut self, e: &Engine) -> waldb::Result<()> {
+        let tx = e.begin_write()?;
+        let mut created = false;
+        for t in 1..=TABLES {
+            if heap(&tx, t)?.is_none() {
+                let h = HeapFile::create(&tx)?;
+                let mut hdr = tx.write(PageId::HEADER)?;
+                header::set_root(&mut hdr, usize::from(t), h.meta_page());
+                created = true;
+            }
+        }
+        if !created {
+            return tx.rollback();
+        }
+        let (m, i) = (self.model.clone(), self.index.clone());
+        self.commit(tx, m, i)
+    }
 }
 
 /// Run `steps` on `vfs` until the end or the first error. Commits are
 /// acknowledged in groups of `group` (one flush covers a group: group
 /// commit, deterministically).
 pub fn run(vfs: &SimVfs, opts: &EngineOptions, steps: &[Step], group: usize) -> Outcome {
+    let out = Arc::new(Mutex::new(Outcome { states: vec![State::new()], ..Outcome::default() }));
+    run_shared(vfs, opts, steps, group, out)
+}
+
+fn run_shared(vfs: &SimVfs, opts: &EngineOptions, steps: &[Step], group: usize, out: Arc<Mutex<Outcome>>) -> Outcome {
     let mut r = Runner {
         vfs,
         opts,
         group: group.max(1),
-        out: Outcome::default(),
+        out: out.clone(),
         model: State::new(),
         index: vec![BTreeMap::new(); usize::from(TABLES) + 1],
         next_rowid: 1,
@@ -284,7 +304,36 @@ pub fn run(vfs: &SimVfs, opts: &EngineOptions, steps: &[Step], group: usize) -> 
     if let Err(e) = r.run(steps) {
         r.fail(e);
     }
-    r.out
+    drop(r);
+    std::mem::take(&mut *out.lock())
+}
+
+/// Run `steps` once, and at every I/O call hand `check` the crash image of
+/// that moment with the model as it stands then: a crash at every call,
+/// without replaying the workload for each.
+pub fn run_with_crash_hook(
+    vfs: &SimVfs,
+    opts: &EngineOptions,
+    steps: &[Step],
+    group: usize,
+    check: impl Fn(u64, &CrashImage, &Outcome) + Send + Sync + 'static,
+) -> Outcome {
+    let out = Arc::new(Mutex::new(Outcome { states: vec![State::new()], ..Outcome::default() }));
+    let seen = out.clone();
+    vfs.set_crash_hook(Some(Arc::new(move |index: u64, image: &CrashImage| {
+        let now = seen.lock();
+        check(index, image, &now);
+    })));
+    let result = run_shared(vfs, opts, steps, group, out);
+    vfs.set_crash_hook(None);
+    result
+}
+
+impl Outcome {
+    /// A copy of the model part (states and counts).
+    pub fn clone_model(&self) -> Outcome {
+        self.clone()
+    }
 }
 
 /// Which prefix of the commit order `got` equals, among those allowed:
@@ -312,6 +361,18 @@ pub fn check_image(
     out: &Outcome,
     opts: &EngineOptions,
 ) -> Result<State, String> {
+    check_image_with(image, mode, seed, out, opts, true)
+}
+
+/// As [`check_image`]; the second recovery only when `twice`.
+pub fn check_image_with(
+    image: &CrashImage,
+    mode: LossMode,
+    seed: u64,
+    out: &Outcome,
+    opts: &EngineOptions,
+    twice: bool,
+) -> Result<State, String> {
     let disk = image.boot_seeded(mode, seed);
     let state = {
         let e = Engine::open(Arc::new(disk.clone()) as Arc<dyn Vfs>, &db_path(), opts.clone())
@@ -320,6 +381,9 @@ pub fn check_image(
         matching_prefix(out, &state)?;
         state
     };
+    if !twice {
+        return Ok(state);
+    }
     // Recovery is idempotent: lose power right after it, recover again.
     let again = disk.reboot(LossMode::DropAll);
     let e = Engine::open(Arc::new(again) as Arc<dyn Vfs>, &db_path(), opts.clone())
@@ -329,6 +393,20 @@ pub fn check_image(
         return Err("the second recovery gave a different state".into());
     }
     Ok(state)
+}
+
+/// The four loss modes of TESTING.md G1 for a database of `page_size`-byte
+/// pages. A torn sector is never larger than a page: the storage contract
+/// (README) asks for pages of at least the device's atomic sector, because a
+/// torn read-modify-write of a larger sector could damage neighbouring pages
+/// the log holds no image of.
+pub fn loss_modes(page_size: usize) -> [LossMode; 4] {
+    [
+        LossMode::DropAll,
+        LossMode::KeepAll,
+        LossMode::RandomSectors { sector: 512 },
+        LossMode::TearLast { sector: page_size.min(4096), garbage: true },
+    ]
 }
 
 /// Deterministic pseudo-random numbers for workload generation.
