@@ -209,12 +209,21 @@ impl BufferPool {
 
     /// Fetch a page for writing; it becomes dirty.
     pub fn fetch_mut(&self, id: PageId) -> Result<PageMut> {
+        let mut p = self.fetch_exclusive(id)?;
+        p.set_dirty(true);
+        Ok(p)
+    }
+
+    /// Fetch a page under its exclusive latch without marking it dirty: the
+    /// caller marks it ([`PageMut::set_dirty`]) if it changes the page. A
+    /// page written back without a change logged since the last checkpoint
+    /// could tear where the log holds no image to repair it.
+    pub fn fetch_exclusive(&self, id: PageId) -> Result<PageMut> {
         let (frame, loaded) = self.pin(id, false)?;
-        let mut guard = match loaded {
+        let guard = match loaded {
             Some(w) => w,
             None => frame.data.write_arc(),
         };
-        guard.dirty = true;
         Ok(PageMut { frame, guard: Some(guard) })
     }
 
@@ -451,6 +460,17 @@ impl PageMut {
     /// Whether the page holds uncommitted changes.
     pub fn is_uncommitted(&self) -> bool {
         self.data().uncommitted
+    }
+
+    /// Mark the page as changed since it was last written (or, after a
+    /// rollback that restored its image, as unchanged again).
+    pub fn set_dirty(&mut self, dirty: bool) {
+        self.data_mut().dirty = dirty;
+    }
+
+    /// Whether the page differs from its image on disk.
+    pub fn is_dirty(&self) -> bool {
+        self.data().dirty
     }
 }
 

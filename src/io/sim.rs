@@ -644,9 +644,16 @@ impl SimVfs {
 
     /// Lose power now and return the disk as it boots again under `mode`.
     pub fn reboot(&self, mode: LossMode) -> SimVfs {
-        let image = self.crash_image();
-        self.crash();
-        image.boot(mode)
+        self.crash_now().boot(mode)
+    }
+
+    /// Lose power now, atomically with taking the crash image: no call of
+    /// another thread can land between the two.
+    pub fn crash_now(&self) -> CrashImage {
+        let mut s = self.state.lock();
+        let seed = s.rng.next();
+        s.crashed = true;
+        s.image(seed)
     }
 
     fn file_op<T>(

@@ -186,11 +186,12 @@ fn redo(engine: &Engine, rec: &Record, path: &Path) -> Result<bool> {
             Ok(true)
         }
         PageOp::Ranges(_) => {
-            let mut p = pool.fetch_mut(id)?;
+            let mut p = pool.fetch_exclusive(id)?;
             if page_lsn(&p) >= rec.lsn {
                 return Ok(false);
             }
             apply(&mut p, &op, rec.lsn);
+            p.set_dirty(true);
             Ok(true)
         }
     }

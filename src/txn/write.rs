@@ -42,8 +42,11 @@ use super::log::{diff, encode_full_page, encode_page_change};
 /// What a transaction must restore a page to on rollback.
 #[derive(Debug)]
 enum Undo {
-    /// The page's image before the transaction first wrote it.
-    Page(Box<[u8]>),
+    /// The page's image before the transaction first wrote it, and whether
+    /// it was dirty then (a page the transaction leaves unchanged must not
+    /// become dirty: written back without a logged change, a torn write of
+    /// it could not be repaired).
+    Page(Box<[u8]>, bool),
     /// The page did not exist (allocated past the end of the file).
     New,
 }
@@ -123,9 +126,10 @@ impl<'e> WriteTxn<'e> {
 
     fn touch(&self, id: PageId, page: &mut PageMut, new: bool) {
         if let std::collections::btree_map::Entry::Vacant(slot) = self.undo.borrow_mut().entry(id) {
-            slot.insert(if new { Undo::New } else { Undo::Page(page.to_vec().into_boxed_slice()) });
+            slot.insert(if new { Undo::New } else { Undo::Page(page.to_vec().into_boxed_slice(), page.is_dirty()) });
             page.set_uncommitted(true);
         }
+        page.set_dirty(true);
     }
 
     /// Log the changes and append `COMMIT`, then release the locks. The
@@ -142,7 +146,7 @@ impl<'e> WriteTxn<'e> {
                 let pool = self.engine.pool();
                 for id in undo.keys() {
                     // The frames are uncommitted, so never evicted: a hit.
-                    pool.fetch_mut(*id)?.set_uncommitted(false);
+                    pool.fetch_exclusive(*id)?.set_uncommitted(false);
                 }
                 let inner = &self.engine.inner;
                 inner.last_commit.fetch_max(commit_lsn.0, Ordering::AcqRel);
@@ -176,24 +180,32 @@ impl<'e> WriteTxn<'e> {
         let page_size = self.engine.page_size();
         wal.append(RecordType::Begin, self.txid, &[])?;
         for (id, before) in undo {
-            let mut page = pool.fetch_mut(*id)?;
-            let whole = match before {
-                Undo::New => true,
-                Undo::Page(_) => page_lsn(&page) < redo,
-            };
-            let (kind, payload) = if whole {
-                (RecordType::FullPageImage, encode_full_page(*id, &page))
-            } else {
-                let Undo::Page(before) = before else { unreachable!("checked above") };
-                let ranges = diff(before, &page);
-                if ranges.is_empty() {
-                    continue;
+            let mut page = pool.fetch_exclusive(*id)?;
+            let ranges = match before {
+                Undo::New => None,
+                Undo::Page(before, was_dirty) => {
+                    let ranges = diff(before, &page);
+                    if ranges.is_empty() {
+                        // Touched but unchanged: nothing to log, nothing to
+                        // write back.
+                        page.set_dirty(*was_dirty);
+                        continue;
+                    }
+                    Some(ranges)
                 }
-                let p = encode_page_change(*id, &page, &ranges);
-                if p.len() > page_size / 2 {
-                    (RecordType::FullPageImage, encode_full_page(*id, &page))
-                } else {
-                    (RecordType::PageChange, p)
+            };
+            let (kind, payload) = match ranges {
+                // New, or first change since the checkpoint's redo point:
+                // the whole image (invariant 5).
+                None => (RecordType::FullPageImage, encode_full_page(*id, &page)),
+                Some(_) if page_lsn(&page) < redo => (RecordType::FullPageImage, encode_full_page(*id, &page)),
+                Some(ranges) => {
+                    let p = encode_page_change(*id, &page, &ranges);
+                    if p.len() > page_size / 2 {
+                        (RecordType::FullPageImage, encode_full_page(*id, &page))
+                    } else {
+                        (RecordType::PageChange, p)
+                    }
                 }
             };
             let lsn = wal.append(kind, self.txid, &payload)?;
@@ -213,9 +225,10 @@ impl<'e> WriteTxn<'e> {
         let mut result = Ok(());
         for (id, before) in undo {
             let r = match before {
-                Undo::Page(img) => pool.fetch_mut(id).map(|mut p| {
+                Undo::Page(img, was_dirty) => pool.fetch_exclusive(id).map(|mut p| {
                     p.copy_from_slice(&img);
                     p.set_uncommitted(false);
+                    p.set_dirty(was_dirty);
                 }),
                 Undo::New => pool.discard(id),
             };
@@ -284,7 +297,7 @@ impl PageStore for WriteTxn<'_> {
 
     fn write(&self, id: PageId) -> Result<PageMut> {
         self.check()?;
-        let mut p = self.engine.pool().fetch_mut(id).map_err(|e| self.fail(e))?;
+        let mut p = self.engine.pool().fetch_exclusive(id).map_err(|e| self.fail(e))?;
         self.touch(id, &mut p, false);
         Ok(p)
     }
