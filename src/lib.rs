@@ -30,7 +30,9 @@ pub mod ids;
 pub mod io;
 pub mod storage;
 pub mod txn;
+pub mod value;
 pub mod wal;
 
 pub use error::{Error, Result};
 pub use ids::{DbId, Lsn, PageId, TxnId};
+pub use value::Value;

@@ -56,8 +56,9 @@ struct Workload {
 
 /// TESTING.md's canonical workloads. W1: OLTP, 4 committers interleaved by
 /// group commit. W2: W1 with a checkpoint every 20 transactions. W3: W1
-/// with 16 KiB segments (rotation every few transactions) and one
-/// transaction carrying 4 MiB.
+/// with 16 KiB segments (rotation every few transactions) and one large
+/// transaction (4 MiB in long mode, 1 MiB in CI). And B1: a B+tree whose
+/// nodes split and merge.
 fn workloads() -> Vec<Workload> {
     let txns = pick(60, 400, 400);
     let w1 = sim::oltp(1, txns, None);
@@ -79,10 +80,14 @@ fn workloads() -> Vec<Workload> {
     let mut w1_opts = sim_options(64 * 1024, None);
     w1_opts.page_size = 4096;
     w1_opts.pool_bytes = 32 * 4096;
+    // B1: the B+tree table — inserts, then as many deletes as inserts, so
+    // nodes split and merge; 1 KiB pages make the tree deep.
+    let b1 = sim::btree_oltp(4, pick(60, 300, 300), Some(40));
     vec![
         Workload { name: "W1", steps: w1, opts: w1_opts, group: 4 },
         Workload { name: "W2", steps: w2, opts: sim_options(64 * 1024, None), group: 4 },
         Workload { name: "W3", steps: w3, opts: w3_opts, group: 4 },
+        Workload { name: "B1", steps: b1, opts: sim_options(32 * 1024, None), group: 3 },
     ]
 }
 
@@ -148,10 +153,10 @@ fn g1_crash_at_every_io_call_under_every_loss_mode() {
 /// a second recovery.
 #[test]
 fn g2_crash_again_during_recovery() {
-    // Crash images per workload (W1, W2, W3), and recovery calls crashed per
+    // Crash images per workload (W1, W2, W3, B1), and recovery calls crashed per
     // image (every third call, spread over the recovery): 2,000 images and
     // 24,000 compound crashes in CI.
-    let images_per = pick([10, 20, 10], [500, 1000, 500], [2_000, 4_000, 2_000]);
+    let images_per = pick([10, 20, 10, 10], [400, 800, 400, 400], [2_000, 4_000, 2_000, 2_000]);
     let per_image = pick(6, 12, 50) as u64;
     let budget = pick(500u64, 30_000, 500_000);
     let totals = Arc::new(Mutex::new((0u64, 0u64)));
@@ -273,6 +278,7 @@ mod g4 {
         at: u64,
         mode: usize,
         segment_kib: u64,
+        tree: bool,
     }
 
     fn plan() -> impl Strategy<Value = Plan> {
@@ -286,18 +292,22 @@ mod g4 {
             0u64..3_000,
             0usize..4,
             prop::sample::select(vec![16u64, 32, 64]),
+            any::<bool>(),
         )
-            .prop_map(|(seed, txns, checkpoint_every, reopen_at, group, fault, at, mode, segment_kib)| Plan {
-                seed,
-                txns,
-                checkpoint_every,
-                reopen_at,
-                group,
-                fault,
-                at,
-                mode,
-                segment_kib,
-            })
+            .prop_map(
+                |(seed, txns, checkpoint_every, reopen_at, group, fault, at, mode, segment_kib, tree)| Plan {
+                    seed,
+                    txns,
+                    checkpoint_every,
+                    reopen_at,
+                    group,
+                    fault,
+                    at,
+                    mode,
+                    segment_kib,
+                    tree,
+                },
+            )
     }
 
     fn fault(p: &Plan) -> Option<Fault> {
@@ -320,7 +330,11 @@ mod g4 {
 
         #[test]
         fn g4_random_workload_and_fault_plan(p in plan()) {
-            let mut steps = sim::oltp(p.seed, p.txns, p.checkpoint_every);
+            let mut steps = if p.tree {
+                sim::btree_oltp(p.seed, p.txns, p.checkpoint_every)
+            } else {
+                sim::oltp(p.seed, p.txns, p.checkpoint_every)
+            };
             if let Some(r) = p.reopen_at { steps.insert(r.min(steps.len()), Step::Reopen); }
             let opts = sim_options(p.segment_kib * 1024, None);
             let vfs = SimVfs::new(p.seed);

@@ -29,26 +29,26 @@ struct Stamping<'a> {
 
 impl PageStore for Stamping<'_> {
     type Read<'b>
-        = PageRef
+        = PageRef<'b>
     where
         Self: 'b;
     type Write<'b>
-        = PageMut
+        = PageMut<'b>
     where
         Self: 'b;
 
     fn page_size(&self) -> usize {
         self.pool.page_size()
     }
-    fn read(&self, id: PageId) -> waldb::Result<PageRef> {
+    fn read(&self, id: PageId) -> waldb::Result<PageRef<'_>> {
         self.pool.fetch(id)
     }
-    fn write(&self, id: PageId) -> waldb::Result<PageMut> {
+    fn write(&self, id: PageId) -> waldb::Result<PageMut<'_>> {
         let mut p = self.pool.fetch_mut(id)?;
         set_page_lsn(&mut p, Lsn(self.next.fetch_add(1, Ordering::SeqCst)));
         Ok(p)
     }
-    fn write_new(&self, id: PageId) -> waldb::Result<PageMut> {
+    fn write_new(&self, id: PageId) -> waldb::Result<PageMut<'_>> {
         let mut p = self.pool.fetch_new(id)?;
         set_page_lsn(&mut p, Lsn(self.next.fetch_add(1, Ordering::SeqCst)));
         Ok(p)

@@ -3,8 +3,9 @@
 //! # Structure
 //!
 //! ```text
-//!   Mutex<PoolInner> { map: PageId → frame index, frames, clock hand }
-//!   Frame { pins: AtomicU32, referenced: AtomicBool, data: Arc<RwLock<FrameData>> }
+//!   frames: [Frame; max_frames]   fixed for the pool's life; guards borrow them
+//!   Mutex<PoolInner> { map: PageId → frame index, frames in use, clock hand }
+//!   Frame { pins: AtomicU32, referenced: AtomicBool, data: RwLock<FrameData> }
 //!   FrameData { id, valid, dirty, uncommitted, buf: [u8; page_size] }
 //! ```
 //!
@@ -37,7 +38,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use parking_lot::{ArcRwLockReadGuard, ArcRwLockWriteGuard, Mutex, RawRwLock, RwLock};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::error::{Error, Result};
 use crate::ids::{Lsn, PageId};
@@ -109,18 +110,56 @@ pub struct FrameData {
 struct Frame {
     pins: AtomicU32,
     referenced: AtomicBool,
-    data: Arc<RwLock<FrameData>>,
-    /// The pool's count of uncommitted frames, kept by the frames' guards.
-    uncommitted: Arc<AtomicUsize>,
+    data: RwLock<FrameData>,
 }
 
-type WriteGuard = ArcRwLockWriteGuard<RawRwLock, FrameData>;
-type ReadGuard = ArcRwLockReadGuard<RawRwLock, FrameData>;
+impl Frame {
+    fn empty() -> Frame {
+        Frame {
+            pins: AtomicU32::new(0),
+            referenced: AtomicBool::new(false),
+            data: RwLock::new(FrameData {
+                id: PageId::NONE,
+                valid: false,
+                dirty: false,
+                uncommitted: false,
+                buf: Box::default(),
+            }),
+        }
+    }
+}
+
+type WriteGuard<'a> = RwLockWriteGuard<'a, FrameData>;
+type ReadGuard<'a> = RwLockReadGuard<'a, FrameData>;
+
+/// A hasher for page ids: one multiply. The page table is looked up on
+/// every fetch, and the default SipHash costs more than the rest of a hit.
+#[derive(Default)]
+struct PageIdHasher(u64);
+
+impl std::hash::Hasher for PageIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type PageTable = HashMap<PageId, usize, std::hash::BuildHasherDefault<PageIdHasher>>;
 
 #[derive(Debug)]
 struct PoolInner {
-    map: HashMap<PageId, usize>,
-    frames: Vec<Arc<Frame>>,
+    map: PageTable,
+    /// Frames in use: `frames[..used]` have buffers.
+    used: usize,
     hand: usize,
 }
 
@@ -129,8 +168,11 @@ pub struct BufferPool {
     file: DataFile,
     flusher: Arc<dyn LogFlusher>,
     opts: PoolOptions,
+    /// `max_frames` frames, fixed for the pool's life so guards can borrow
+    /// them; a frame's page buffer is allocated when it is first used.
+    frames: Box<[Frame]>,
     inner: Mutex<PoolInner>,
-    uncommitted: Arc<AtomicUsize>,
+    uncommitted: AtomicUsize,
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
@@ -145,15 +187,16 @@ impl fmt::Debug for BufferPool {
 }
 
 /// A pinned page under a shared latch.
-pub struct PageRef {
-    frame: Arc<Frame>,
-    guard: Option<ReadGuard>,
+pub struct PageRef<'a> {
+    frame: &'a Frame,
+    guard: Option<ReadGuard<'a>>,
 }
 
-/// A pinned page under an exclusive latch; the page is marked dirty.
-pub struct PageMut {
-    frame: Arc<Frame>,
-    guard: Option<WriteGuard>,
+/// A pinned page under an exclusive latch.
+pub struct PageMut<'a> {
+    frame: &'a Frame,
+    uncommitted: &'a AtomicUsize,
+    guard: Option<WriteGuard<'a>>,
 }
 
 impl BufferPool {
@@ -165,8 +208,9 @@ impl BufferPool {
             file,
             flusher,
             opts,
-            inner: Mutex::new(PoolInner { map: HashMap::new(), frames: Vec::new(), hand: 0 }),
-            uncommitted: Arc::new(AtomicUsize::new(0)),
+            frames: (0..opts.max_frames).map(|_| Frame::empty()).collect(),
+            inner: Mutex::new(PoolInner { map: PageTable::default(), used: 0, hand: 0 }),
+            uncommitted: AtomicUsize::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
@@ -193,22 +237,26 @@ impl BufferPool {
             evictions: self.evictions.load(Ordering::Relaxed),
             page_writes: self.page_writes.load(Ordering::Relaxed),
             log_flushes: self.log_flushes.load(Ordering::Relaxed),
-            frames: self.inner.lock().frames.len() as u64,
+            frames: self.inner.lock().used as u64,
         }
     }
 
+    fn used(&self) -> &[Frame] {
+        &self.frames[..self.inner.lock().used]
+    }
+
     /// Fetch a page for reading.
-    pub fn fetch(&self, id: PageId) -> Result<PageRef> {
+    pub fn fetch(&self, id: PageId) -> Result<PageRef<'_>> {
         let (frame, loaded) = self.pin(id, false)?;
         let guard = match loaded {
-            Some(w) => ArcRwLockWriteGuard::downgrade(w),
-            None => frame.data.read_arc(),
+            Some(w) => RwLockWriteGuard::downgrade(w),
+            None => frame.data.read(),
         };
         Ok(PageRef { frame, guard: Some(guard) })
     }
 
     /// Fetch a page for writing; it becomes dirty.
-    pub fn fetch_mut(&self, id: PageId) -> Result<PageMut> {
+    pub fn fetch_mut(&self, id: PageId) -> Result<PageMut<'_>> {
         let mut p = self.fetch_exclusive(id)?;
         p.set_dirty(true);
         Ok(p)
@@ -218,37 +266,37 @@ impl BufferPool {
     /// caller marks it ([`PageMut::set_dirty`]) if it changes the page. A
     /// page written back without a change logged since the last checkpoint
     /// could tear where the log holds no image to repair it.
-    pub fn fetch_exclusive(&self, id: PageId) -> Result<PageMut> {
+    pub fn fetch_exclusive(&self, id: PageId) -> Result<PageMut<'_>> {
         let (frame, loaded) = self.pin(id, false)?;
         let guard = match loaded {
             Some(w) => w,
-            None => frame.data.write_arc(),
+            None => frame.data.write(),
         };
-        Ok(PageMut { frame, guard: Some(guard) })
+        Ok(PageMut { frame, uncommitted: &self.uncommitted, guard: Some(guard) })
     }
 
     /// A page that has never been written: zero-filled in a frame, not read
     /// from disk; it becomes dirty.
-    pub fn fetch_new(&self, id: PageId) -> Result<PageMut> {
+    pub fn fetch_new(&self, id: PageId) -> Result<PageMut<'_>> {
         let (frame, loaded) = self.pin(id, true)?;
         let mut guard = match loaded {
             Some(w) => w,
             None => {
-                let mut w = frame.data.write_arc();
+                let mut w = frame.data.write();
                 w.buf.fill(0);
                 w
             }
         };
         guard.dirty = true;
-        Ok(PageMut { frame, guard: Some(guard) })
+        Ok(PageMut { frame, uncommitted: &self.uncommitted, guard: Some(guard) })
     }
 
     /// Pin the frame holding `id`, loading it on a miss. On a miss the frame
     /// comes back still under the write latch used to load it.
-    fn pin(&self, id: PageId, new: bool) -> Result<(Arc<Frame>, Option<WriteGuard>)> {
+    fn pin(&self, id: PageId, new: bool) -> Result<(&Frame, Option<WriteGuard<'_>>)> {
         let mut inner = self.inner.lock();
         if let Some(&i) = inner.map.get(&id) {
-            let frame = inner.frames[i].clone();
+            let frame = &self.frames[i];
             frame.pins.fetch_add(1, Ordering::AcqRel);
             frame.referenced.store(true, Ordering::Relaxed);
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -274,7 +322,7 @@ impl BufferPool {
         g.dirty = false;
         g.uncommitted = false;
         inner.map.insert(id, i);
-        let frame = inner.frames[i].clone();
+        let frame = &self.frames[i];
         frame.pins.store(1, Ordering::Release);
         frame.referenced.store(true, Ordering::Relaxed);
         Ok((frame, Some(g)))
@@ -282,11 +330,11 @@ impl BufferPool {
 
     /// Choose a frame to (re)use: a new one while under the target, else the
     /// clock's pick, else a new one up to the hard cap.
-    fn victim(&self, inner: &mut PoolInner) -> Result<(usize, WriteGuard)> {
-        if inner.frames.len() < self.opts.frames {
+    fn victim(&self, inner: &mut PoolInner) -> Result<(usize, WriteGuard<'_>)> {
+        if inner.used < self.opts.frames {
             return Ok(self.add_frame(inner));
         }
-        let n = inner.frames.len();
+        let n = inner.used;
         // A large transaction fills the pool with pages it may not lose (no
         // steal): once they are half of it, grow instead of sweeping frames
         // that cannot be evicted.
@@ -297,39 +345,30 @@ impl BufferPool {
             for _ in 0..n {
                 let i = inner.hand;
                 inner.hand = (inner.hand + 1) % n;
-                let f = &inner.frames[i];
+                let f = &self.frames[i];
                 if f.pins.load(Ordering::Acquire) > 0 || f.referenced.swap(false, Ordering::Relaxed) {
                     continue;
                 }
-                let Some(g) = f.data.try_write_arc() else { continue };
+                let Some(g) = f.data.try_write() else { continue };
                 if g.uncommitted || (g.dirty && sweep < 2) {
                     continue;
                 }
                 return Ok((i, g));
             }
         }
-        if inner.frames.len() < self.opts.max_frames {
+        if inner.used < self.opts.max_frames {
             return Ok(self.add_frame(inner));
         }
-        Err(Error::BufferPoolFull { frames: inner.frames.len() })
+        Err(Error::BufferPoolFull { frames: inner.used })
     }
 
-    fn add_frame(&self, inner: &mut PoolInner) -> (usize, WriteGuard) {
-        let data = Arc::new(RwLock::new(FrameData {
-            id: PageId::NONE,
-            valid: false,
-            dirty: false,
-            uncommitted: false,
-            buf: vec![0u8; self.file.page_size()].into_boxed_slice(),
-        }));
-        let guard = data.write_arc();
-        inner.frames.push(Arc::new(Frame {
-            pins: AtomicU32::new(0),
-            referenced: AtomicBool::new(false),
-            data,
-            uncommitted: self.uncommitted.clone(),
-        }));
-        (inner.frames.len() - 1, guard)
+    /// Bring the next unused frame into use (allocating its buffer).
+    fn add_frame(&self, inner: &mut PoolInner) -> (usize, WriteGuard<'_>) {
+        let i = inner.used;
+        inner.used += 1;
+        let mut g = self.frames[i].data.write();
+        g.buf = vec![0u8; self.file.page_size()].into_boxed_slice();
+        (i, g)
     }
 
     /// Write one dirty frame to the data file, keeping the WAL rule: the log
@@ -351,9 +390,9 @@ impl BufferPool {
     /// all of their LSNs in one request). Returns the number written. The
     /// caller must hold no page guards. Does not sync the file.
     pub fn flush_all(&self) -> Result<usize> {
-        let frames: Vec<Arc<Frame>> = self.inner.lock().frames.clone();
+        let frames = self.used();
         let mut max_lsn = Lsn::ZERO;
-        for f in &frames {
+        for f in frames {
             let g = f.data.read();
             if g.valid && g.dirty && !g.uncommitted {
                 max_lsn = max_lsn.max(page::page_lsn(&g.buf));
@@ -364,7 +403,7 @@ impl BufferPool {
             self.flusher.flush_to(max_lsn)?;
         }
         let mut written = 0;
-        for f in &frames {
+        for f in frames {
             let mut g = f.data.write();
             if g.valid && g.dirty && !g.uncommitted {
                 self.write_back(&mut g)?;
@@ -384,13 +423,13 @@ impl BufferPool {
     pub fn discard(&self, id: PageId) -> Result<()> {
         let mut inner = self.inner.lock();
         let Some(&i) = inner.map.get(&id) else { return Ok(()) };
-        let f = inner.frames[i].clone();
-        let mut g = match f.data.try_write_arc() {
+        let f = &self.frames[i];
+        let mut g = match f.data.try_write() {
             Some(g) if f.pins.load(Ordering::Acquire) == 0 => g,
             _ => return Err(crate::errinput!("cannot discard page {id}: it is in use")),
         };
         if g.uncommitted {
-            f.uncommitted.fetch_sub(1, Ordering::Relaxed);
+            self.uncommitted.fetch_sub(1, Ordering::Relaxed);
         }
         g.valid = false;
         g.dirty = false;
@@ -401,12 +440,11 @@ impl BufferPool {
 
     /// Number of dirty frames (committed or not).
     pub fn dirty_count(&self) -> usize {
-        let frames: Vec<Arc<Frame>> = self.inner.lock().frames.clone();
-        frames.iter().filter(|f| f.data.read().dirty).count()
+        self.used().iter().filter(|f| f.data.read().dirty).count()
     }
 }
 
-impl PageRef {
+impl PageRef<'_> {
     /// The page's id.
     pub fn id(&self) -> PageId {
         self.data().id
@@ -417,21 +455,21 @@ impl PageRef {
     }
 }
 
-impl Deref for PageRef {
+impl Deref for PageRef<'_> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         &self.data().buf
     }
 }
 
-impl Drop for PageRef {
+impl Drop for PageRef<'_> {
     fn drop(&mut self) {
         self.guard.take();
         self.frame.pins.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-impl PageMut {
+impl PageMut<'_> {
     /// The page's id.
     pub fn id(&self) -> PageId {
         self.data().id
@@ -451,8 +489,8 @@ impl PageMut {
     pub fn set_uncommitted(&mut self, on: bool) {
         let was = std::mem::replace(&mut self.data_mut().uncommitted, on);
         match (was, on) {
-            (false, true) => self.frame.uncommitted.fetch_add(1, Ordering::Relaxed),
-            (true, false) => self.frame.uncommitted.fetch_sub(1, Ordering::Relaxed),
+            (false, true) => self.uncommitted.fetch_add(1, Ordering::Relaxed),
+            (true, false) => self.uncommitted.fetch_sub(1, Ordering::Relaxed),
             _ => 0,
         };
     }
@@ -474,33 +512,33 @@ impl PageMut {
     }
 }
 
-impl Deref for PageMut {
+impl Deref for PageMut<'_> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         &self.data().buf
     }
 }
 
-impl DerefMut for PageMut {
+impl DerefMut for PageMut<'_> {
     fn deref_mut(&mut self) -> &mut [u8] {
         &mut self.data_mut().buf
     }
 }
 
-impl Drop for PageMut {
+impl Drop for PageMut<'_> {
     fn drop(&mut self) {
         self.guard.take();
         self.frame.pins.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-impl fmt::Debug for PageRef {
+impl fmt::Debug for PageRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PageRef({:?})", self.id())
     }
 }
 
-impl fmt::Debug for PageMut {
+impl fmt::Debug for PageMut<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PageMut({:?})", self.id())
     }
@@ -509,22 +547,22 @@ impl fmt::Debug for PageMut {
 /// Unlogged page access straight through the pool: for tests, tools, and
 /// the creation of a database before any transaction runs.
 impl PageStore for BufferPool {
-    type Read<'a> = PageRef;
-    type Write<'a> = PageMut;
+    type Read<'a> = PageRef<'a>;
+    type Write<'a> = PageMut<'a>;
 
     fn page_size(&self) -> usize {
         self.file.page_size()
     }
 
-    fn read(&self, id: PageId) -> Result<PageRef> {
+    fn read(&self, id: PageId) -> Result<PageRef<'_>> {
         self.fetch(id)
     }
 
-    fn write(&self, id: PageId) -> Result<PageMut> {
+    fn write(&self, id: PageId) -> Result<PageMut<'_>> {
         self.fetch_mut(id)
     }
 
-    fn write_new(&self, id: PageId) -> Result<PageMut> {
+    fn write_new(&self, id: PageId) -> Result<PageMut<'_>> {
         self.fetch_new(id)
     }
 

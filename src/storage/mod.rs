@@ -11,8 +11,10 @@
 //!   later over a transaction) without this layer calling up.
 //! - [`alloc`]: page allocation and the free list kept in page 0.
 //! - [`heap`]: heap files: a table's tuples across a chain of heap pages.
+//! - [`btree`]: B+trees of byte-string keys, and the key encoding of values.
 
 pub mod alloc;
+pub mod btree;
 pub mod control;
 pub mod file;
 pub mod header;
@@ -21,6 +23,7 @@ pub mod heap_page;
 pub mod page;
 pub mod store;
 
+pub use btree::{BTree, Direction};
 pub use control::Control;
 pub use file::{DataFile, FileStats, Opened};
 pub use header::FileHeader;

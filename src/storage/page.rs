@@ -51,6 +51,10 @@ pub enum PageType {
     HeapMeta = 3,
     /// A slotted page of tuples.
     Heap = 4,
+    /// A B+tree leaf: keys and values.
+    BTreeLeaf = 5,
+    /// A B+tree internal node: separator keys and child pointers.
+    BTreeInternal = 6,
 }
 
 impl PageType {
@@ -61,6 +65,8 @@ impl PageType {
             2 => PageType::Free,
             3 => PageType::HeapMeta,
             4 => PageType::Heap,
+            5 => PageType::BTreeLeaf,
+            6 => PageType::BTreeInternal,
             _ => return None,
         })
     }

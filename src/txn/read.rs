@@ -33,11 +33,11 @@ impl<'e> ReadTxn<'e> {
 
 impl PageStore for ReadTxn<'_> {
     type Read<'a>
-        = PageRef
+        = PageRef<'a>
     where
         Self: 'a;
     type Write<'a>
-        = crate::buffer::PageMut
+        = crate::buffer::PageMut<'a>
     where
         Self: 'a;
 
@@ -45,15 +45,15 @@ impl PageStore for ReadTxn<'_> {
         self.engine.page_size()
     }
 
-    fn read(&self, id: PageId) -> Result<PageRef> {
+    fn read(&self, id: PageId) -> Result<PageRef<'_>> {
         self.engine.pool().fetch(id)
     }
 
-    fn write(&self, id: PageId) -> Result<crate::buffer::PageMut> {
+    fn write(&self, id: PageId) -> Result<crate::buffer::PageMut<'_>> {
         Err(crate::errinput!("cannot write page {id} in a read-only transaction"))
     }
 
-    fn write_new(&self, id: PageId) -> Result<crate::buffer::PageMut> {
+    fn write_new(&self, id: PageId) -> Result<crate::buffer::PageMut<'_>> {
         Err(crate::errinput!("cannot create page {id} in a read-only transaction"))
     }
 

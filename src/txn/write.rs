@@ -278,11 +278,11 @@ impl PendingCommit {
 
 impl PageStore for WriteTxn<'_> {
     type Read<'a>
-        = PageRef
+        = PageRef<'a>
     where
         Self: 'a;
     type Write<'a>
-        = PageMut
+        = PageMut<'a>
     where
         Self: 'a;
 
@@ -290,19 +290,19 @@ impl PageStore for WriteTxn<'_> {
         self.engine.page_size()
     }
 
-    fn read(&self, id: PageId) -> Result<PageRef> {
+    fn read(&self, id: PageId) -> Result<PageRef<'_>> {
         self.check()?;
         self.engine.pool().fetch(id).map_err(|e| self.fail(e))
     }
 
-    fn write(&self, id: PageId) -> Result<PageMut> {
+    fn write(&self, id: PageId) -> Result<PageMut<'_>> {
         self.check()?;
         let mut p = self.engine.pool().fetch_exclusive(id).map_err(|e| self.fail(e))?;
         self.touch(id, &mut p, false);
         Ok(p)
     }
 
-    fn write_new(&self, id: PageId) -> Result<PageMut> {
+    fn write_new(&self, id: PageId) -> Result<PageMut<'_>> {
         self.check()?;
         let mut p = self.engine.pool().fetch_new(id).map_err(|e| self.fail(e))?;
         self.touch(id, &mut p, true);

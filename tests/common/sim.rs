@@ -8,6 +8,8 @@
 //! (table, rowid) to value.
 
 #![allow(dead_code)]
+// B+tree keys are big-endian rowids, so byte order is numeric order.
+#![allow(clippy::big_endian_bytes)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,14 +17,20 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use std::ops::Bound;
 use waldb::io::{CrashImage, LossMode, SimVfs, Vfs};
+
+use waldb::storage::btree::{BTree, Direction};
 use waldb::storage::{HeapFile, PageStore, TupleId, header};
 use waldb::txn::{Engine, EngineOptions, PendingCommit};
 use waldb::wal::WalOptions;
 use waldb::{Error, PageId};
 
-/// Tables in the workload.
+/// Heap tables in the workload (root slots 1..=TABLES).
 pub const TABLES: u8 = 3;
+/// The B+tree table: a unique tree in this root slot, keyed by the rowid
+/// (big-endian), its value the row.
+pub const TREE: u8 = 4;
 
 /// (table, rowid) → value. Values are shared, so the model can keep a
 /// state per commit cheaply.
@@ -56,6 +64,12 @@ pub enum Change {
     Update { table: u8, pick: usize, len: usize },
     /// Delete the `pick`th row.
     Delete { table: u8, pick: usize },
+    /// Insert a new row of `len` bytes into the B+tree table.
+    TreeInsert { len: usize },
+    /// Replace the `pick`th row of the B+tree table.
+    TreeUpdate { pick: usize, len: usize },
+    /// Delete the `pick`th row of the B+tree table.
+    TreeDelete { pick: usize },
 }
 
 /// One step of a workload.
@@ -104,10 +118,27 @@ fn heap<S: PageStore>(s: &S, table: u8) -> waldb::Result<Option<HeapFile>> {
     Ok((!root.is_none()).then(|| HeapFile::open(root)))
 }
 
-/// Every row of every table, read in a read transaction.
+/// The B+tree table, if its creation has committed.
+fn tree<S: PageStore>(s: &S) -> waldb::Result<Option<BTree>> {
+    let h = s.read(PageId::HEADER)?;
+    let root = header::root(&h, usize::from(TREE));
+    Ok((!root.is_none()).then(|| BTree::open(root)))
+}
+
+/// Every row of every table, read in a read transaction; the B+tree table
+/// must pass its structural check.
 pub fn dump(e: &Engine) -> waldb::Result<State> {
     let r = e.begin_read()?;
     let mut out = State::new();
+    if let Some(t) = tree(&r)? {
+        t.check(&r)?;
+        let mut cur = t.range(&r, Bound::Unbounded, Bound::Unbounded, Direction::Forward)?;
+        while let Some((k, v)) = cur.next(&r)? {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&k);
+            out.insert((TREE, u64::from_be_bytes(b)), v.into());
+        }
+    }
     for t in 1..=TABLES {
         let Some(h) = heap(&r, t)? else { continue };
         let mut cur = h.cursor(&r)?;
@@ -219,6 +250,35 @@ impl Runner<'_> {
                     rows.insert(rowid, new);
                     model.insert((table, rowid), stored[8..].into());
                 }
+                Change::TreeInsert { len } => {
+                    let Some(t) = tree(&tx)? else { continue };
+                    let rowid = self.next_rowid;
+                    self.next_rowid += 1;
+                    let v = row(rowid, len)[8..].to_vec();
+                    if !t.insert(&tx, &rowid.to_be_bytes(), &v)? {
+                        return Err(waldb::errinput!("tree row {rowid} already there"));
+                    }
+                    model.insert((TREE, rowid), v.into());
+                }
+                Change::TreeUpdate { pick, len } => {
+                    let Some(t) = tree(&tx)? else { continue };
+                    let rows: Vec<u64> = model.range((TREE, 0)..=(TREE, u64::MAX)).map(|((_, r), _)| *r).collect();
+                    let Some(&rowid) = rows.get(pick % rows.len().max(1)) else { continue };
+                    let v = row(rowid ^ (pick as u64) << 20, len)[8..].to_vec();
+                    if t.put(&tx, &rowid.to_be_bytes(), &v)?.is_none() {
+                        return Err(waldb::errinput!("tree row {rowid} was missing"));
+                    }
+                    model.insert((TREE, rowid), v.into());
+                }
+                Change::TreeDelete { pick } => {
+                    let Some(t) = tree(&tx)? else { continue };
+                    let rows: Vec<u64> = model.range((TREE, 0)..=(TREE, u64::MAX)).map(|((_, r), _)| *r).collect();
+                    let Some(&rowid) = rows.get(pick % rows.len().max(1)) else { continue };
+                    if t.delete(&tx, &rowid.to_be_bytes())?.is_none() {
+                        return Err(waldb::errinput!("tree row {rowid} was missing"));
+                    }
+                    model.remove(&(TREE, rowid));
+                }
                 Change::Delete { table, pick } => {
                     let Some(h) = heap(&tx, table)? else { continue };
                     let rows = &mut index[usize::from(table)];
@@ -273,6 +333,12 @@ impl Runner<'_> {
                 header::set_root(&mut hdr, usize::from(t), h.meta_page());
                 created = true;
             }
+        }
+        if tree(&tx)?.is_none() {
+            let t = BTree::create(&tx, true)?;
+            let mut hdr = tx.write(PageId::HEADER)?;
+            header::set_root(&mut hdr, usize::from(TREE), t.root());
+            created = true;
         }
         if !created {
             return tx.rollback();
@@ -393,6 +459,30 @@ pub fn check_image_with(
         return Err("the second recovery gave a different state".into());
     }
     Ok(state)
+}
+
+/// B+tree workload: `txns` transactions of 1–12 changes to the B+tree
+/// table — inserts first, then a mix that deletes as much as it inserts, so
+/// nodes split and merge — with a checkpoint every `checkpoint_every`.
+pub fn btree_oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Vec<Step> {
+    let mut g = Gen(seed);
+    let mut steps = Vec::new();
+    for i in 0..txns {
+        let n = 1 + g.below(12) as usize;
+        let growing = i < txns / 2;
+        let changes = (0..n)
+            .map(|_| match (growing, g.below(10)) {
+                (true, 0..=7) | (false, 0..=3) => Change::TreeInsert { len: 20 + g.below(180) as usize },
+                (_, 8) | (false, 4..=5) => Change::TreeUpdate { pick: g.next() as usize, len: g.below(200) as usize },
+                _ => Change::TreeDelete { pick: g.next() as usize },
+            })
+            .collect();
+        steps.push(Step::Txn { changes, commit: g.below(15) != 0 });
+        if checkpoint_every.is_some_and(|k| i % k == k - 1) {
+            steps.push(Step::Checkpoint);
+        }
+    }
+    steps
 }
 
 /// The four loss modes of TESTING.md G1 for a database of `page_size`-byte

@@ -1,0 +1,14 @@
+//! The B+tree: ordered byte-string keys in pages, for primary keys, unique
+//! constraints and secondary indexes.
+//!
+//! - [`node`]: the node layout (byte table) and cell operations on a page.
+//! - [`tree`]: [`BTree`] operations over a page store, cursors, the checker.
+//! - [`keycode`]: the memcomparable encoding of SQL values as keys.
+//!
+//! The tree knows pages and keys, not SQL: keys are compared as bytes.
+
+pub mod keycode;
+pub mod node;
+pub mod tree;
+
+pub use tree::{BTree, Cursor, Direction, TreeCheck, max_entry, max_key};
