@@ -262,3 +262,25 @@ proptest! {
         prop_assert_eq!(all, m.into_iter().collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn the_page_accounting_finds_leaked_and_doubly_owned_pages() {
+    use waldb::storage::check::check_pages;
+    use waldb::storage::{PageType, alloc};
+    let (_vfs, s) = pool(512, 64);
+    let t = BTree::create(&s, true).expect("create");
+    for i in 0..300u64 {
+        t.insert(&s, &key(i), b"v").expect("insert");
+    }
+    for i in 0..100u64 {
+        t.delete(&s, &key(i)).expect("delete");
+    }
+    let pages = t.check(&s).expect("check").pages;
+    let a = check_pages(&s, &[("tree", pages.clone())]).expect("every page accounted for");
+    assert!(a.free > 0 && a.owned as usize == pages.len());
+    let (leaked, _) = alloc::allocate(&s, PageType::Heap).expect("allocate");
+    let e = check_pages(&s, &[("tree", pages.clone())]).expect_err("leak");
+    assert!(e.to_string().contains("leaked"), "{e}");
+    let e = check_pages(&s, &[("tree", pages.clone()), ("other", vec![leaked, pages[1]])]).expect_err("shared");
+    assert!(e.to_string().contains("owned by both"), "{e}");
+}

@@ -12,9 +12,11 @@
 //! - [`alloc`]: page allocation and the free list kept in page 0.
 //! - [`heap`]: heap files: a table's tuples across a chain of heap pages.
 //! - [`btree`]: B+trees of byte-string keys, and the key encoding of values.
+//! - [`check`]: whole-file page accounting (no page leaked or owned twice).
 
 pub mod alloc;
 pub mod btree;
+pub mod check;
 pub mod control;
 pub mod file;
 pub mod header;

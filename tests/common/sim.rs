@@ -130,8 +130,20 @@ fn tree<S: PageStore>(s: &S) -> waldb::Result<Option<BTree>> {
 pub fn dump(e: &Engine) -> waldb::Result<State> {
     let r = e.begin_read()?;
     let mut out = State::new();
+    let mut owners: Vec<(&str, Vec<PageId>)> = Vec::new();
+    for t in 1..=TABLES {
+        if let Some(h) = heap(&r, t)? {
+            let mut pages = h.pages(&r)?;
+            pages.push(h.meta_page());
+            owners.push(("a heap", pages));
+        }
+    }
     if let Some(t) = tree(&r)? {
-        t.check(&r)?;
+        owners.push(("the B+tree", t.check(&r)?.pages));
+    }
+    // Every page is owned once: nothing leaked by a crash, nothing shared.
+    waldb::storage::check::check_pages(&r, &owners)?;
+    if let Some(t) = tree(&r)? {
         let mut cur = t.range(&r, Bound::Unbounded, Bound::Unbounded, Direction::Forward)?;
         while let Some((k, v)) = cur.next(&r)? {
             let mut b = [0u8; 8];
