@@ -13,6 +13,9 @@
 //! | [`Error::Locked`] | another handle or process has the database open | close the other one |
 //! | [`Error::BufferPoolFull`] | every frame is pinned or holds uncommitted changes | make the transaction smaller or the pool larger |
 //! | [`Error::TooBig`] | a value or record exceeds a hard limit | make it smaller |
+//! | [`Error::Parse`], [`Error::NotSupported`], [`Error::Sql`] | the SQL is wrong or unsupported | fix the statement |
+//! | [`Error::Constraint`] | a NOT NULL / UNIQUE / PRIMARY KEY violation | the statement did nothing; handle the conflict |
+//! | [`Error::TypeMismatch`] | a value of the wrong type | fix the value or the typed read |
 //! | [`Error::Closed`] | the handle was closed | open the database again |
 //! | [`Error::InvalidInput`] | a caller mistake (bad option, bad id) | fix the call |
 //!
@@ -126,6 +129,41 @@ pub enum Error {
         limit: usize,
     },
 
+    /// SQL text that does not parse, with where the parser stopped.
+    #[error("syntax error at line {line}, column {column}: {message}")]
+    Parse {
+        /// What the parser expected or found.
+        message: String,
+        /// 1-based line of the error.
+        line: u64,
+        /// 1-based column of the error.
+        column: u64,
+    },
+
+    /// Valid SQL that waldb does not support (yet).
+    #[error("not supported: {0}")]
+    NotSupported(String),
+
+    /// A statement that parses but cannot run: no such table or column, a
+    /// wrong number of arguments or values, and the like.
+    #[error("{0}")]
+    Sql(String),
+
+    /// A constraint (NOT NULL, UNIQUE, PRIMARY KEY) was violated. The
+    /// statement left no trace; an enclosing transaction stays usable.
+    #[error("{kind} constraint failed: {detail}")]
+    Constraint {
+        /// Which kind.
+        kind: ConstraintKind,
+        /// The table and columns involved.
+        detail: String,
+    },
+
+    /// A value of the wrong type: a typed read of a column, or a value a
+    /// column cannot hold.
+    #[error("type mismatch: {0}")]
+    TypeMismatch(String),
+
     /// The database was closed; open it again to use it.
     #[error("the database is closed")]
     Closed,
@@ -151,6 +189,27 @@ impl Error {
     /// True for damage detected in stored data.
     pub fn is_corruption(&self) -> bool {
         matches!(self, Error::Corrupt { .. } | Error::CorruptFile { .. } | Error::CorruptLog { .. })
+    }
+}
+
+/// The kinds of constraint a statement can violate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstraintKind {
+    /// `NOT NULL`.
+    NotNull,
+    /// `UNIQUE` (a unique index).
+    Unique,
+    /// `PRIMARY KEY`.
+    PrimaryKey,
+}
+
+impl std::fmt::Display for ConstraintKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConstraintKind::NotNull => "NOT NULL",
+            ConstraintKind::Unique => "UNIQUE",
+            ConstraintKind::PrimaryKey => "PRIMARY KEY",
+        })
     }
 }
 

@@ -28,11 +28,12 @@ pub mod buffer;
 pub mod error;
 pub mod ids;
 pub mod io;
+pub mod sql;
 pub mod storage;
 pub mod txn;
 pub mod value;
 pub mod wal;
 
-pub use error::{Error, Result};
+pub use error::{ConstraintKind, Error, Result};
 pub use ids::{DbId, Lsn, PageId, TxnId};
 pub use value::Value;

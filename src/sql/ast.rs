@@ -1,0 +1,479 @@
+//! waldb's own small SQL syntax tree: the whitelist of what the SQL layer
+//! supports. `parse.rs` maps `sqlparser`'s tree into it (and rejects
+//! everything else with a precise "not supported" error); the planner sees
+//! only these types.
+//!
+//! Names are kept as written; the planner compares them case-insensitively
+//! (SQL identifiers are case-insensitive in SQLite).
+
+use crate::value::Value;
+
+/// One statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Statement {
+    /// `CREATE TABLE [IF NOT EXISTS] name (columns, constraints)`.
+    CreateTable {
+        /// Table name.
+        name: String,
+        /// `IF NOT EXISTS` was given.
+        if_not_exists: bool,
+        /// Column definitions, in order.
+        columns: Vec<ColumnDef>,
+        /// Table-level `PRIMARY KEY (…)` / `UNIQUE (…)` constraints.
+        constraints: Vec<TableConstraint>,
+    },
+    /// `DROP TABLE [IF EXISTS] name`.
+    DropTable {
+        /// Table name.
+        name: String,
+        /// `IF EXISTS` was given.
+        if_exists: bool,
+    },
+    /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (columns)`.
+    CreateIndex {
+        /// Index name.
+        name: String,
+        /// Indexed table.
+        table: String,
+        /// Indexed columns, in order.
+        columns: Vec<IndexColumn>,
+        /// `UNIQUE` was given.
+        unique: bool,
+        /// `IF NOT EXISTS` was given.
+        if_not_exists: bool,
+    },
+    /// `DROP INDEX [IF EXISTS] name`.
+    DropIndex {
+        /// Index name.
+        name: String,
+        /// `IF EXISTS` was given.
+        if_exists: bool,
+    },
+    /// `CREATE [TEMP] VIEW [IF NOT EXISTS] name [(columns)] AS query`.
+    CreateView {
+        /// View name.
+        name: String,
+        /// `IF NOT EXISTS` was given.
+        if_not_exists: bool,
+        /// Explicit column names, if given.
+        columns: Vec<String>,
+        /// The view's query.
+        query: Box<Query>,
+        /// The query's SQL text, as stored in the catalog.
+        query_sql: String,
+    },
+    /// `DROP VIEW [IF EXISTS] name`.
+    DropView {
+        /// View name.
+        name: String,
+        /// `IF EXISTS` was given.
+        if_exists: bool,
+    },
+    /// `INSERT [OR REPLACE | OR IGNORE] INTO table [(columns)] VALUES … | SELECT …`,
+    /// and `REPLACE INTO …`.
+    Insert {
+        /// Target table.
+        table: String,
+        /// Explicit column list, if given.
+        columns: Option<Vec<String>>,
+        /// The rows.
+        source: InsertSource,
+        /// What to do on a uniqueness conflict.
+        on_conflict: OnConflict,
+    },
+    /// `UPDATE table SET col = expr, … [WHERE expr]`.
+    Update {
+        /// Target table.
+        table: String,
+        /// `(column, new value)` pairs.
+        assignments: Vec<(String, Expr)>,
+        /// `WHERE` condition.
+        filter: Option<Expr>,
+    },
+    /// `DELETE FROM table [WHERE expr]`.
+    Delete {
+        /// Target table.
+        table: String,
+        /// `WHERE` condition.
+        filter: Option<Expr>,
+    },
+    /// A query (`SELECT`, `VALUES`, compound).
+    Query(Box<Query>),
+    /// `BEGIN [TRANSACTION]`.
+    Begin,
+    /// `COMMIT` / `END`.
+    Commit,
+    /// `ROLLBACK`.
+    Rollback,
+    /// `EXPLAIN statement` (the plan, not the result).
+    Explain(Box<Statement>),
+}
+
+/// A column in `CREATE TABLE`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnDef {
+    /// Column name.
+    pub name: String,
+    /// The declared type as written (`INTEGER`, `VARCHAR(10)`, …), upper-cased;
+    /// `None` when no type was given.
+    pub type_name: Option<String>,
+    /// `PRIMARY KEY` on the column.
+    pub primary_key: bool,
+    /// `PRIMARY KEY … DESC` on the column.
+    pub primary_key_desc: bool,
+    /// `NOT NULL`.
+    pub not_null: bool,
+    /// `UNIQUE`.
+    pub unique: bool,
+    /// `DEFAULT expr`.
+    pub default: Option<Expr>,
+}
+
+/// A table-level constraint.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableConstraint {
+    /// `PRIMARY KEY (columns)`.
+    PrimaryKey(Vec<String>),
+    /// `UNIQUE (columns)`.
+    Unique(Vec<String>),
+}
+
+/// A column of an index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexColumn {
+    /// Column name.
+    pub name: String,
+    /// `DESC` was given.
+    pub desc: bool,
+}
+
+/// Rows of an `INSERT`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InsertSource {
+    /// `VALUES (…), (…)`.
+    Values(Vec<Vec<Expr>>),
+    /// `SELECT …` (any query).
+    Query(Box<Query>),
+    /// `DEFAULT VALUES`.
+    DefaultValues,
+}
+
+/// `INSERT OR …` conflict handling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Fail the statement (the default, `ABORT`).
+    Abort,
+    /// `OR REPLACE` / `REPLACE INTO`: delete the conflicting rows first.
+    Replace,
+    /// `OR IGNORE`: skip the conflicting row.
+    Ignore,
+}
+
+/// A query: a set expression with ordering and limits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    /// The rows.
+    pub body: SetExpr,
+    /// `ORDER BY`.
+    pub order_by: Vec<OrderItem>,
+    /// `LIMIT`.
+    pub limit: Option<Expr>,
+    /// `OFFSET` (or the first number of `LIMIT a, b`, which is the offset).
+    pub offset: Option<Expr>,
+}
+
+/// The body of a query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetExpr {
+    /// A `SELECT`.
+    Select(Box<Select>),
+    /// `VALUES (…), (…)`.
+    Values(Vec<Vec<Expr>>),
+    /// `left UNION [ALL] | EXCEPT | INTERSECT right`.
+    Compound {
+        /// The operator.
+        op: SetOp,
+        /// Left side.
+        left: Box<SetExpr>,
+        /// Right side.
+        right: Box<SetExpr>,
+    },
+    /// A parenthesised query with its own ORDER BY/LIMIT.
+    Query(Box<Query>),
+}
+
+/// A compound operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    /// `UNION` (distinct).
+    Union,
+    /// `UNION ALL`.
+    UnionAll,
+    /// `EXCEPT`.
+    Except,
+    /// `INTERSECT`.
+    Intersect,
+}
+
+/// A `SELECT`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Select {
+    /// `DISTINCT`.
+    pub distinct: bool,
+    /// The result columns.
+    pub items: Vec<SelectItem>,
+    /// `FROM` items; several are a cross join (comma).
+    pub from: Vec<FromItem>,
+    /// `WHERE`.
+    pub filter: Option<Expr>,
+    /// `GROUP BY`.
+    pub group_by: Vec<Expr>,
+    /// `HAVING`.
+    pub having: Option<Expr>,
+}
+
+/// A result column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SelectItem {
+    /// `*`.
+    Wildcard,
+    /// `table.*`.
+    QualifiedWildcard(String),
+    /// `expr [AS alias]`.
+    Expr {
+        /// The expression.
+        expr: Expr,
+        /// Its alias.
+        alias: Option<String>,
+    },
+}
+
+/// A `FROM` item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FromItem {
+    /// A table or view, with an optional alias.
+    Table {
+        /// Table name.
+        name: String,
+        /// `AS alias`.
+        alias: Option<String>,
+    },
+    /// `(query) [AS alias]`.
+    Subquery {
+        /// The query.
+        query: Box<Query>,
+        /// Its alias.
+        alias: Option<String>,
+    },
+    /// `left [INNER | LEFT | CROSS] JOIN right [ON expr | USING (cols)]`.
+    Join {
+        /// Left side.
+        left: Box<FromItem>,
+        /// Right side.
+        right: Box<FromItem>,
+        /// Join kind.
+        kind: JoinKind,
+        /// `ON` condition.
+        on: Option<Expr>,
+        /// `USING` columns.
+        using: Vec<String>,
+    },
+}
+
+/// A join kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// `[INNER] JOIN`.
+    Inner,
+    /// `LEFT [OUTER] JOIN`.
+    Left,
+    /// `CROSS JOIN` or a comma.
+    Cross,
+}
+
+/// An `ORDER BY` item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderItem {
+    /// The expression (an integer literal is a column ordinal).
+    pub expr: Expr,
+    /// `DESC`.
+    pub desc: bool,
+    /// `NULLS FIRST` (`Some(true)`) / `NULLS LAST` (`Some(false)`).
+    pub nulls_first: Option<bool>,
+}
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A literal.
+    Literal(Value),
+    /// A parameter: `?` (`None`, numbered in order of appearance) or `?N`.
+    Param(Option<usize>),
+    /// A column reference, optionally qualified by a table or alias.
+    Column {
+        /// Qualifier.
+        table: Option<String>,
+        /// Column name.
+        name: String,
+    },
+    /// A unary operation.
+    Unary {
+        /// The operator.
+        op: UnaryOp,
+        /// The operand.
+        expr: Box<Expr>,
+    },
+    /// A binary operation.
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+    },
+    /// `expr IS [NOT] NULL` (also `ISNULL`, `NOTNULL`).
+    IsNull {
+        /// The operand.
+        expr: Box<Expr>,
+        /// `NOT`.
+        negated: bool,
+    },
+    /// `expr [NOT] BETWEEN low AND high`.
+    Between {
+        /// The operand.
+        expr: Box<Expr>,
+        /// Lower bound.
+        low: Box<Expr>,
+        /// Upper bound.
+        high: Box<Expr>,
+        /// `NOT`.
+        negated: bool,
+    },
+    /// `expr [NOT] IN (list)` (an empty list is allowed).
+    InList {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The list.
+        list: Vec<Expr>,
+        /// `NOT`.
+        negated: bool,
+    },
+    /// `expr [NOT] IN (query)`.
+    InSubquery {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The subquery.
+        query: Box<Query>,
+        /// `NOT`.
+        negated: bool,
+    },
+    /// `[NOT] EXISTS (query)`.
+    Exists {
+        /// The subquery.
+        query: Box<Query>,
+        /// `NOT`.
+        negated: bool,
+    },
+    /// `(query)` used as a value.
+    Subquery(Box<Query>),
+    /// `expr [NOT] LIKE pattern [ESCAPE e]`, or `GLOB` (case-sensitive,
+    /// `*`/`?` wildcards).
+    Like {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The pattern.
+        pattern: Box<Expr>,
+        /// `ESCAPE` character.
+        escape: Option<Box<Expr>>,
+        /// `NOT`.
+        negated: bool,
+        /// `GLOB` instead of `LIKE`.
+        glob: bool,
+    },
+    /// `CASE [operand] WHEN … THEN … [ELSE …] END`.
+    Case {
+        /// The operand of the simple form.
+        operand: Option<Box<Expr>>,
+        /// `(WHEN, THEN)` pairs.
+        whens: Vec<(Expr, Expr)>,
+        /// `ELSE`.
+        else_result: Option<Box<Expr>>,
+    },
+    /// `CAST(expr AS type)`; the type name upper-cased as written.
+    Cast {
+        /// The operand.
+        expr: Box<Expr>,
+        /// Target type name.
+        type_name: String,
+    },
+    /// A function call; `name` is lower-cased.
+    Function {
+        /// Function name.
+        name: String,
+        /// Arguments.
+        args: Vec<Expr>,
+        /// `DISTINCT` inside the call (aggregates).
+        distinct: bool,
+        /// `f(*)` (only `count(*)`).
+        star: bool,
+    },
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-x`.
+    Neg,
+    /// `+x`.
+    Plus,
+    /// `NOT x`.
+    Not,
+    /// `~x`.
+    BitNot,
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/`.
+    Div,
+    /// `%`.
+    Mod,
+    /// `||`.
+    Concat,
+    /// `=` or `==`.
+    Eq,
+    /// `<>` or `!=`.
+    NotEq,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    LtEq,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    GtEq,
+    /// `AND`.
+    And,
+    /// `OR`.
+    Or,
+    /// `&`.
+    BitAnd,
+    /// `|`.
+    BitOr,
+    /// `<<`.
+    ShiftLeft,
+    /// `>>`.
+    ShiftRight,
+    /// `IS` (null-safe equality).
+    Is,
+    /// `IS NOT`.
+    IsNot,
+}
