@@ -13,6 +13,8 @@
 //! - [`heap`]: heap files: a table's tuples across a chain of heap pages.
 //! - [`btree`]: B+trees of byte-string keys, and the key encoding of values.
 //! - [`check`]: whole-file page accounting (no page leaked or owned twice).
+//! - [`record`]: row records (values to bytes and back).
+//! - [`overflow`]: chains of pages for values too large for a tree entry.
 
 pub mod alloc;
 pub mod btree;
@@ -22,7 +24,9 @@ pub mod file;
 pub mod header;
 pub mod heap;
 pub mod heap_page;
+pub mod overflow;
 pub mod page;
+pub mod record;
 pub mod store;
 
 pub use btree::{BTree, Direction};

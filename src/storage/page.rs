@@ -55,6 +55,8 @@ pub enum PageType {
     BTreeLeaf = 5,
     /// A B+tree internal node: separator keys and child pointers.
     BTreeInternal = 6,
+    /// Part of a value too large for a B+tree entry.
+    Overflow = 7,
 }
 
 impl PageType {
@@ -67,6 +69,7 @@ impl PageType {
             4 => PageType::Heap,
             5 => PageType::BTreeLeaf,
             6 => PageType::BTreeInternal,
+            7 => PageType::Overflow,
             _ => return None,
         })
     }

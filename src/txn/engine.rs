@@ -150,8 +150,8 @@ pub(super) struct Inner {
     pub(super) segment_size: u64,
     pub(super) wal: Arc<Wal>,
     pub(super) pool: BufferPool,
-    pub(super) rw: RwLock<()>,
-    pub(super) writer: Mutex<()>,
+    pub(super) rw: Arc<RwLock<()>>,
+    pub(super) writer: Arc<Mutex<()>>,
     pub(super) next_txid: AtomicU64,
     /// LSN of the last COMMIT record appended (0: none since open).
     pub(super) last_commit: AtomicU64,
@@ -257,8 +257,8 @@ impl Engine {
                 opts,
                 wal,
                 pool,
-                rw: RwLock::new(()),
-                writer: Mutex::new(()),
+                rw: Arc::new(RwLock::new(())),
+                writer: Arc::new(Mutex::new(())),
                 next_txid: AtomicU64::new(ctl.next_txid.0.max(1)),
                 last_commit: AtomicU64::new(0),
                 redo_lsn: AtomicU64::new(ctl.redo_lsn.0),
@@ -334,10 +334,10 @@ impl Engine {
 
     /// Begin a write transaction: waits for the current writer (and
     /// checkpoint) to finish, then for active readers to leave.
-    pub fn begin_write(&self) -> Result<WriteTxn<'_>> {
+    pub fn begin_write(&self) -> Result<WriteTxn> {
         self.check_writable()?;
-        let writer = self.inner.writer.lock();
-        let rw = self.inner.rw.write();
+        let writer = self.inner.writer.lock_arc();
+        let rw = self.inner.rw.write_arc();
         // Checked again under the locks: a failure may have happened while
         // this writer waited.
         self.check_writable()?;
@@ -347,11 +347,11 @@ impl Engine {
 
     /// Begin a read-only transaction. It first waits until the last commit
     /// is durable, so it never shows data a crash could take back.
-    pub fn begin_read(&self) -> Result<ReadTxn<'_>> {
+    pub fn begin_read(&self) -> Result<ReadTxn> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        let rw = self.inner.rw.read();
+        let rw = self.inner.rw.read_arc();
         let last = self.inner.last_commit.load(Ordering::Acquire);
         if last != 0 {
             self.inner.wal.flush_to(Lsn(last))?;

@@ -4,7 +4,7 @@
 //! it; before it starts it waits until the last commit is durable
 //! ([`Engine::begin_read`]), so everything it sees survives any crash.
 
-use parking_lot::RwLockReadGuard;
+use parking_lot::{ArcRwLockReadGuard, RawRwLock};
 
 use crate::buffer::PageRef;
 use crate::error::{Error, Result};
@@ -14,24 +14,29 @@ use crate::storage::PageStore;
 use super::engine::Engine;
 
 /// A read-only transaction.
-pub struct ReadTxn<'e> {
-    engine: &'e Engine,
-    _rw: RwLockReadGuard<'e, ()>,
+pub struct ReadTxn {
+    engine: Engine,
+    _rw: ArcRwLockReadGuard<RawRwLock, ()>,
 }
 
-impl std::fmt::Debug for ReadTxn<'_> {
+impl std::fmt::Debug for ReadTxn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ReadTxn")
     }
 }
 
-impl<'e> ReadTxn<'e> {
-    pub(super) fn new(engine: &'e Engine, rw: RwLockReadGuard<'e, ()>) -> ReadTxn<'e> {
-        ReadTxn { engine, _rw: rw }
+impl ReadTxn {
+    pub(super) fn new(engine: &Engine, rw: ArcRwLockReadGuard<RawRwLock, ()>) -> ReadTxn {
+        ReadTxn { engine: engine.clone(), _rw: rw }
+    }
+
+    /// The engine it reads.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 }
 
-impl PageStore for ReadTxn<'_> {
+impl PageStore for ReadTxn {
     type Read<'a>
         = PageRef<'a>
     where

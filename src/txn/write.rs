@@ -26,7 +26,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use parking_lot::{MutexGuard, RwLockWriteGuard};
+use parking_lot::{ArcMutexGuard, ArcRwLockWriteGuard, RawMutex, RawRwLock};
 
 use crate::buffer::PageMut;
 use crate::buffer::PageRef;
@@ -52,18 +52,31 @@ enum Undo {
 }
 
 /// A write transaction. Dropping it without committing rolls it back.
-pub struct WriteTxn<'e> {
-    engine: &'e Engine,
+pub struct WriteTxn {
+    engine: Engine,
     txid: TxnId,
     undo: RefCell<BTreeMap<PageId, Undo>>,
     failed: Cell<bool>,
     failure: RefCell<Option<String>>,
     finished: bool,
-    _rw: Option<RwLockWriteGuard<'e, ()>>,
-    _writer: Option<MutexGuard<'e, ()>>,
+    /// Pages first touched since the current statement began (statement
+    /// rollback), when a statement is open.
+    stmt: RefCell<Option<BTreeMap<PageId, StmtUndo>>>,
+    _rw: Option<ArcRwLockWriteGuard<RawRwLock, ()>>,
+    _writer: Option<ArcMutexGuard<RawMutex, ()>>,
 }
 
-impl std::fmt::Debug for WriteTxn<'_> {
+/// How a statement rollback restores a page.
+#[derive(Debug)]
+enum StmtUndo {
+    /// Its image (and dirty flag) when the statement first wrote it.
+    Copy(Box<[u8]>, bool),
+    /// The transaction first wrote it during this statement: the
+    /// transaction's own undo entry restores it.
+    TxnFirst,
+}
+
+impl std::fmt::Debug for WriteTxn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "WriteTxn({}, {} pages)", self.txid, self.undo.borrow().len())
     }
@@ -77,15 +90,16 @@ pub struct PendingCommit {
     lsn: Option<Lsn>,
 }
 
-impl<'e> WriteTxn<'e> {
+impl WriteTxn {
     pub(super) fn new(
-        engine: &'e Engine,
-        writer: MutexGuard<'e, ()>,
-        rw: RwLockWriteGuard<'e, ()>,
+        engine: &Engine,
+        writer: ArcMutexGuard<RawMutex, ()>,
+        rw: ArcRwLockWriteGuard<RawRwLock, ()>,
         txid: TxnId,
-    ) -> WriteTxn<'e> {
+    ) -> WriteTxn {
         WriteTxn {
-            engine,
+            engine: engine.clone(),
+            stmt: RefCell::new(None),
             txid,
             undo: RefCell::new(BTreeMap::new()),
             failed: Cell::new(false),
@@ -125,6 +139,16 @@ impl<'e> WriteTxn<'e> {
     }
 
     fn touch(&self, id: PageId, page: &mut PageMut, new: bool) {
+        if let Some(stmt) = self.stmt.borrow_mut().as_mut()
+            && !stmt.contains_key(&id)
+        {
+            let entry = if self.undo.borrow().contains_key(&id) {
+                StmtUndo::Copy(page.to_vec().into_boxed_slice(), page.is_dirty())
+            } else {
+                StmtUndo::TxnFirst
+            };
+            stmt.insert(id, entry);
+        }
         if let std::collections::btree_map::Entry::Vacant(slot) = self.undo.borrow_mut().entry(id) {
             slot.insert(if new { Undo::New } else { Undo::Page(page.to_vec().into_boxed_slice(), page.is_dirty()) });
             page.set_uncommitted(true);
@@ -135,6 +159,7 @@ impl<'e> WriteTxn<'e> {
     /// Log the changes and append `COMMIT`, then release the locks. The
     /// commit is acknowledged only by [`PendingCommit::wait`].
     pub fn commit_pending(mut self) -> Result<PendingCommit> {
+        self.stmt.borrow_mut().take();
         self.check()?;
         let undo = std::mem::take(&mut *self.undo.borrow_mut());
         if undo.is_empty() {
@@ -214,6 +239,50 @@ impl<'e> WriteTxn<'e> {
         wal.append(RecordType::Commit, self.txid, &[])
     }
 
+    /// The engine it writes.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Start a statement: from here, [`WriteTxn::rollback_statement`]
+    /// undoes exactly the changes made since (SQL's statement atomicity
+    /// inside a transaction).
+    pub fn begin_statement(&self) {
+        *self.stmt.borrow_mut() = Some(BTreeMap::new());
+    }
+
+    /// End the statement, keeping its changes.
+    pub fn end_statement(&self) {
+        self.stmt.borrow_mut().take();
+    }
+
+    /// Undo the changes of the current statement (in memory), keeping the
+    /// transaction's earlier ones.
+    pub fn rollback_statement(&self) -> Result<()> {
+        let Some(stmt) = self.stmt.borrow_mut().take() else { return Ok(()) };
+        let pool = self.engine.pool();
+        for (id, u) in stmt {
+            match u {
+                StmtUndo::Copy(img, dirty) => {
+                    let mut p = pool.fetch_exclusive(id)?;
+                    p.copy_from_slice(&img);
+                    p.set_dirty(dirty);
+                }
+                StmtUndo::TxnFirst => match self.undo.borrow_mut().remove(&id) {
+                    Some(Undo::Page(img, was_dirty)) => {
+                        let mut p = pool.fetch_exclusive(id)?;
+                        p.copy_from_slice(&img);
+                        p.set_uncommitted(false);
+                        p.set_dirty(was_dirty);
+                    }
+                    Some(Undo::New) => pool.discard(id)?,
+                    None => {}
+                },
+            }
+        }
+        Ok(())
+    }
+
     /// Undo every change in memory: no I/O.
     pub fn rollback(mut self) -> Result<()> {
         self.rollback_in_place()
@@ -250,7 +319,7 @@ impl<'e> WriteTxn<'e> {
     }
 }
 
-impl Drop for WriteTxn<'_> {
+impl Drop for WriteTxn {
     fn drop(&mut self) {
         if !self.finished
             && let Err(e) = self.rollback_in_place()
@@ -276,7 +345,7 @@ impl PendingCommit {
     }
 }
 
-impl PageStore for WriteTxn<'_> {
+impl PageStore for WriteTxn {
     type Read<'a>
         = PageRef<'a>
     where

@@ -214,7 +214,7 @@ impl Runner<'_> {
     /// Commit `tx` leaving `model`: the state is counted as attempted before
     /// the COMMIT record is appended (a crash image taken during the append
     /// may already hold it) and taken back if the commit fails.
-    fn commit(&mut self, tx: waldb::txn::WriteTxn<'_>, model: State, index: Index) -> waldb::Result<()> {
+    fn commit(&mut self, tx: waldb::txn::WriteTxn, model: State, index: Index) -> waldb::Result<()> {
         {
             let mut out = self.out.lock();
             out.attempted += 1;
