@@ -164,6 +164,10 @@ pub enum Error {
     #[error("type mismatch: {0}")]
     TypeMismatch(String),
 
+    /// A query expected to return a row returned none.
+    #[error("the query returned no rows")]
+    NoRows,
+
     /// The database was closed; open it again to use it.
     #[error("the database is closed")]
     Closed,

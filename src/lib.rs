@@ -24,6 +24,7 @@
 //! each layer on its own; the SQL-level API will be re-exported from the crate
 //! root.
 
+pub mod api;
 pub mod buffer;
 pub mod error;
 pub mod ids;
@@ -34,6 +35,9 @@ pub mod txn;
 pub mod value;
 pub mod wal;
 
+pub use api::{Database, FromSql, Options, Params, Row, RowIndex, Rows, Statement, ToSql, Transaction};
 pub use error::{ConstraintKind, Error, Result};
 pub use ids::{DbId, Lsn, PageId, TxnId};
+pub use txn::{CheckpointReport, EngineStats, RecoveryReport};
 pub use value::Value;
+pub use wal::Durability;

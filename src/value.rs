@@ -7,9 +7,10 @@
 use std::cmp::Ordering;
 
 /// A SQL value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Value {
     /// The absence of a value.
+    #[default]
     Null,
     /// A 64-bit signed integer.
     Integer(i64),

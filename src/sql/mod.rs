@@ -1,5 +1,26 @@
 //! The SQL layer: parse (`sqlparser`, SQLite dialect) into waldb's own small
-//! syntax tree, plan against the catalog, execute over transactions.
+//! syntax tree, prepare (resolve names, choose access paths) against the
+//! catalog, execute over a transaction's pages.
+//!
+//! - [`parse`]: SQL text to [`ast`], rejecting what waldb does not support.
+//! - [`catalog`]: tables, indexes and views, stored in the schema table.
+//! - [`prepare`] and [`plan`]: statements to plans.
+//! - [`exec`] (queries), [`dml`] (INSERT/UPDATE/DELETE), [`ddl`]
+//!   (CREATE/DROP): running plans.
+//! - [`table`]: rows and index entries in B+trees.
+//! - [`types`] and [`func`]: SQLite's value semantics and functions.
+//! - [`print`] and [`explain`]: SQL and plans as text.
 
 pub mod ast;
+pub mod catalog;
+pub mod ddl;
+pub mod dml;
+pub mod exec;
+pub mod explain;
+pub mod func;
 pub mod parse;
+pub mod plan;
+pub mod prepare;
+pub mod print;
+pub mod table;
+pub mod types;

@@ -15,7 +15,7 @@
 //! | 48 | 4 | `page_count` | pages in use, including this one; the file may be longer (preallocated) |
 //! | 52 | 4 | `free_head` | first page of the free list, 0 if empty |
 //! | 56 | 4 | `free_count` | pages on the free list |
-//! | 60 | 4 | reserved | zero |
+//! | 60 | 4 | `schema_cookie` | bumped by every schema change, so a cached catalog knows when it is stale (0 in a new file) |
 //! | 64 | 32 | `roots[8]` | `u32` root pages registered by upper layers (slot 0: catalog) |
 //!
 //! The magic, version and page size are readable from the first 512 bytes
@@ -49,8 +49,10 @@ pub const PAGE_COUNT_OFFSET: usize = DB_ID_OFFSET + 8;
 pub const FREE_HEAD_OFFSET: usize = PAGE_COUNT_OFFSET + 4;
 /// Offset of the free-page count.
 pub const FREE_COUNT_OFFSET: usize = FREE_HEAD_OFFSET + 4;
+/// Offset of the schema cookie.
+pub const SCHEMA_COOKIE_OFFSET: usize = FREE_COUNT_OFFSET + 4;
 /// Offset of the root slots.
-pub const ROOTS_OFFSET: usize = FREE_COUNT_OFFSET + 8;
+pub const ROOTS_OFFSET: usize = SCHEMA_COOKIE_OFFSET + 4;
 /// End of the header's fields.
 pub const HEADER_END: usize = ROOTS_OFFSET + 4 * ROOT_SLOTS;
 
@@ -174,6 +176,16 @@ pub fn set_free_list(buf: &mut [u8], head: PageId, count: u32) {
     put_u32(buf, FREE_COUNT_OFFSET, count);
 }
 
+/// The schema cookie of a page-0 image.
+pub fn schema_cookie(buf: &[u8]) -> u32 {
+    get_u32(buf, SCHEMA_COOKIE_OFFSET)
+}
+
+/// Set the schema cookie of a page-0 image.
+pub fn set_schema_cookie(buf: &mut [u8], cookie: u32) {
+    put_u32(buf, SCHEMA_COOKIE_OFFSET, cookie);
+}
+
 /// Root slot `i` of a page-0 image.
 pub fn root(buf: &[u8], i: usize) -> PageId {
     PageId(get_u32(buf, ROOTS_OFFSET + 4 * i))
@@ -192,7 +204,7 @@ mod tests {
     fn layout_constants_match_the_table() {
         assert_eq!((MAGIC_OFFSET, VERSION_OFFSET, PAGE_SIZE_OFFSET, DB_ID_OFFSET), (24, 32, 36, 40));
         assert_eq!((PAGE_COUNT_OFFSET, FREE_HEAD_OFFSET, FREE_COUNT_OFFSET, ROOTS_OFFSET), (48, 52, 56, 64));
-        assert_eq!(HEADER_END, 96);
+        assert_eq!((SCHEMA_COOKIE_OFFSET, HEADER_END), (60, 96));
     }
 
     #[test]

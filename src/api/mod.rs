@@ -1,0 +1,19 @@
+//! The embedded library API, shaped like `rusqlite`: [`Database`] (open,
+//! execute, query, prepare, transactions), [`Statement`], [`Transaction`],
+//! [`Rows`] and [`Row`] with typed reads, and parameters ([`Params`],
+//! [`ToSql`], [`params!`](crate::params)).
+//!
+//! It sits on top of everything else: SQL text goes down through `sql` to
+//! `txn`; nothing below calls up into it.
+
+pub mod database;
+pub mod params;
+pub mod row;
+pub mod statement;
+pub mod transaction;
+
+pub use database::{Database, Options};
+pub use params::{Params, ToSql};
+pub use row::{FromSql, Row, RowIndex, Rows};
+pub use statement::Statement;
+pub use transaction::Transaction;

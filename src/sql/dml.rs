@@ -1,0 +1,277 @@
+//! INSERT, UPDATE and DELETE: rows and their index entries changed together,
+//! every constraint checked before the row is touched.
+//!
+//! Columns hold their declared type the way a SQLite `STRICT` table does: a
+//! value is first converted by the column's affinity, and one that still is
+//! not of the column's type (text in an `INTEGER` column, a fraction in an
+//! `INTEGER` column, a blob in a `TEXT` column) is [`Error::TypeMismatch`].
+//! Columns declared without a type, or with a numeric type such as
+//! `BOOLEAN` or `DECIMAL`, take any value.
+//!
+//! PRIMARY KEY and UNIQUE are checked through their index (never a scan)
+//! before anything is written, so a failing single-row statement changes
+//! nothing; a statement failing on a later row is undone by the caller's
+//! statement savepoint.
+
+use crate::error::{ConstraintKind, Error, Result};
+use crate::storage::PageStore;
+use crate::value::Value;
+
+use super::ast::OnConflict;
+use super::catalog::{Column, Index, Table};
+use super::exec::{Ctx, Row, collect, eval, open};
+use super::prepare::{DeletePlan, InsertPlan, InsertRows, UpdatePlan};
+use super::table::{RowStore, index_add, index_delete, unique_conflict, unique_error};
+use super::types::{Affinity, apply_affinity};
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NULL",
+        Value::Integer(_) => "INTEGER",
+        Value::Real(_) => "REAL",
+        Value::Text(_) => "TEXT",
+        Value::Blob(_) => "BLOB",
+    }
+}
+
+/// Convert `v` for storage in column `c` of `t`, or refuse it.
+pub fn conform(t: &Table, c: &Column, v: Value) -> Result<Value> {
+    let v = apply_affinity(v, c.affinity);
+    let ok = match (&v, c.affinity) {
+        (Value::Null, _) => true,
+        (Value::Integer(_), Affinity::Integer) => true,
+        (Value::Real(_), Affinity::Real) => true,
+        (Value::Text(_), Affinity::Text) => true,
+        (_, Affinity::Integer | Affinity::Real | Affinity::Text) => false,
+        // BLOB affinity: a declared BLOB column takes blobs only; a column
+        // without a type takes anything.
+        (Value::Blob(_), Affinity::Blob) => true,
+        (_, Affinity::Blob) => c.type_name.is_none(),
+        (_, Affinity::Numeric) => true,
+    };
+    if ok {
+        Ok(v)
+    } else {
+        Err(Error::TypeMismatch(format!(
+            "cannot store {} value in {} column {}.{}",
+            type_name(&v),
+            c.type_name.as_deref().unwrap_or("untyped"),
+            t.name,
+            c.name
+        )))
+    }
+}
+
+fn not_null(t: &Table, row: &[Value]) -> Result<()> {
+    for (c, v) in t.columns.iter().zip(row) {
+        if c.not_null && matches!(v, Value::Null) {
+            return Err(Error::Constraint { kind: ConstraintKind::NotNull, detail: format!("{}.{}", t.name, c.name) });
+        }
+    }
+    Ok(())
+}
+
+fn rowid_error(t: &Table) -> Error {
+    let col = t.rowid_alias.and_then(|a| t.columns.get(a)).map_or("rowid", |c| c.name.as_str());
+    Error::Constraint { kind: ConstraintKind::PrimaryKey, detail: format!("{}.{col}", t.name) }
+}
+
+/// The rowid a row's INTEGER PRIMARY KEY value asks for (`None`: choose one).
+fn requested_rowid(t: &Table, row: &[Value]) -> Result<Option<i64>> {
+    let Some(a) = t.rowid_alias else { return Ok(None) };
+    match row.get(a) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Integer(i)) => Ok(Some(*i)),
+        Some(other) => Err(Error::TypeMismatch(format!(
+            "{}.{} is the rowid and must be an integer, not {}",
+            t.name,
+            t.columns[a].name,
+            type_name(other)
+        ))),
+    }
+}
+
+/// Remove a row and its index entries.
+fn remove_row<S: PageStore>(s: &S, t: &Table, indexes: &[std::sync::Arc<Index>], rowid: i64) -> Result<()> {
+    let store = RowStore::new(t);
+    if let Some(row) = store.get(s, rowid)? {
+        for idx in indexes {
+            index_delete(s, idx, &row, rowid)?;
+        }
+        store.delete_raw(s, rowid, &row)?;
+    }
+    Ok(())
+}
+
+/// Run an INSERT; returns the rows inserted.
+pub fn insert<S: PageStore>(plan: &InsertPlan, cx: &mut Ctx<'_, S>) -> Result<usize> {
+    let mut n = 0;
+    match &plan.rows {
+        InsertRows::Values(rows) => {
+            for r in rows {
+                let vals = r.iter().map(|e| eval(e, &[], cx)).collect::<Result<Vec<_>>>()?;
+                n += usize::from(insert_one(plan, vals, cx)?);
+            }
+        }
+        InsertRows::Query(q) => {
+            // The source is read in full first: inserting while scanning the
+            // same table would see the new rows.
+            let rows = collect(&q.root, cx)?;
+            for r in rows {
+                n += usize::from(insert_one(plan, r, cx)?);
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -> Result<bool> {
+    let t = &*plan.table;
+    let s = cx.store;
+    let mut row: Row = vec![Value::Null; t.columns.len()];
+    let mut given = vec![false; t.columns.len()];
+    for (v, &c) in vals.into_iter().zip(&plan.targets) {
+        row[c] = v;
+        given[c] = true;
+    }
+    for (c, d) in plan.defaults.iter().enumerate() {
+        if let (false, Some(d)) = (given[c], d) {
+            row[c] = eval(d, &[], cx)?;
+        }
+    }
+    for (v, c) in row.iter_mut().zip(&t.columns) {
+        *v = conform(t, c, std::mem::take(v))?;
+    }
+    let store = RowStore::new(t);
+    let explicit = requested_rowid(t, &row)?;
+    let rowid = match explicit {
+        Some(r) => r,
+        None => store.next_rowid(s)?,
+    };
+    if let Some(a) = t.rowid_alias {
+        row[a] = Value::Integer(rowid);
+    }
+    if let Err(e) = not_null(t, &row) {
+        return if plan.on_conflict == OnConflict::Ignore { Ok(false) } else { Err(e) };
+    }
+    // Conflicts, all found before anything is written.
+    let mut conflicts: Vec<i64> = Vec::new();
+    if explicit.is_some() && store.get(s, rowid)?.is_some() {
+        match plan.on_conflict {
+            OnConflict::Abort => return Err(rowid_error(t)),
+            OnConflict::Ignore => return Ok(false),
+            OnConflict::Replace => conflicts.push(rowid),
+        }
+    }
+    for idx in plan.indexes.iter().filter(|i| i.unique) {
+        if let Some(other) = unique_conflict(s, idx, &row, rowid)? {
+            match plan.on_conflict {
+                OnConflict::Abort => return Err(unique_error(t, idx)),
+                OnConflict::Ignore => return Ok(false),
+                OnConflict::Replace => conflicts.push(other),
+            }
+        }
+    }
+    conflicts.sort_unstable();
+    conflicts.dedup();
+    for other in conflicts {
+        remove_row(s, t, &plan.indexes, other)?;
+    }
+    store.insert_raw(s, Some(rowid), &row)?;
+    for idx in &plan.indexes {
+        index_add(s, idx, &row, rowid)?;
+    }
+    Ok(true)
+}
+
+/// Split a scanned row (columns, then rowid) into its rowid and columns.
+fn split_row(t: &Table, mut r: Row) -> Result<(i64, Row)> {
+    let rowid = match r.pop() {
+        Some(Value::Integer(i)) if r.len() == t.columns.len() => i,
+        _ => return Err(Error::Sql(format!("internal: a scan of {} returned a row without its rowid", t.name))),
+    };
+    Ok((rowid, r))
+}
+
+/// Run an UPDATE; returns the rows changed.
+pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>) -> Result<usize> {
+    let t = &*plan.table;
+    let s = cx.store;
+    // Compute every new row first: the scan must not see its own changes.
+    let mut changes: Vec<(i64, Row, i64, Row)> = Vec::new();
+    {
+        let mut it = open(&plan.rows, cx, &[])?;
+        while let Some(r) = it.next(cx)? {
+            let mut new = r.clone();
+            new.pop();
+            for (c, e) in &plan.sets {
+                new[*c] = eval(e, &r, cx)?;
+            }
+            let (rowid, old) = split_row(t, r)?;
+            for (c, _) in &plan.sets {
+                new[*c] = conform(t, &t.columns[*c], std::mem::take(&mut new[*c]))?;
+            }
+            let new_rowid = match t.rowid_alias {
+                Some(a) if plan.sets.iter().any(|(c, _)| *c == a) => match requested_rowid(t, &new)? {
+                    Some(r) => r,
+                    None => {
+                        return Err(Error::TypeMismatch(format!(
+                            "{}.{} is the rowid and cannot be NULL",
+                            t.name, t.columns[a].name
+                        )));
+                    }
+                },
+                _ => rowid,
+            };
+            not_null(t, &new)?;
+            changes.push((rowid, old, new_rowid, new));
+        }
+    }
+    let store = RowStore::new(t);
+    for (rowid, old, new_rowid, new) in &changes {
+        let (rowid, new_rowid) = (*rowid, *new_rowid);
+        let moved = rowid != new_rowid;
+        if moved && store.get(s, new_rowid)?.is_some() {
+            return Err(rowid_error(t));
+        }
+        let touched: Vec<&std::sync::Arc<Index>> =
+            plan.indexes.iter().filter(|i| moved || i.columns.iter().any(|&c| old[c] != new[c])).collect();
+        for idx in touched.iter().filter(|i| i.unique) {
+            if let Some(other) = unique_conflict(s, idx, new, new_rowid)? {
+                if other != rowid {
+                    return Err(unique_error(t, idx));
+                }
+            }
+        }
+        for idx in &touched {
+            index_delete(s, idx, old, rowid)?;
+        }
+        if moved {
+            store.delete_raw(s, rowid, old)?;
+            store.insert_raw(s, Some(new_rowid), new)?;
+        } else {
+            store.replace_raw(s, rowid, new)?;
+        }
+        for idx in &touched {
+            index_add(s, idx, new, new_rowid)?;
+        }
+    }
+    Ok(changes.len())
+}
+
+/// Run a DELETE; returns the rows deleted.
+pub fn delete<S: PageStore>(plan: &DeletePlan, cx: &mut Ctx<'_, S>) -> Result<usize> {
+    let t = &*plan.table;
+    let rows = collect(&plan.rows, cx)?;
+    let s = cx.store;
+    let store = RowStore::new(t);
+    let n = rows.len();
+    for r in rows {
+        let (rowid, row) = split_row(t, r)?;
+        for idx in &plan.indexes {
+            index_delete(s, idx, &row, rowid)?;
+        }
+        store.delete_raw(s, rowid, &row)?;
+    }
+    Ok(n)
+}

@@ -1,0 +1,265 @@
+//! Preparing a statement: resolve names against the catalog and compile
+//! expressions and queries into plans, once; execution ([`super::dml`],
+//! [`super::ddl`], [`super::exec`]) then runs the plan as often as it is
+//! asked, with new parameters each time.
+//!
+//! A prepared statement remembers the schema cookie of the catalog it was
+//! planned against; the API replans it from its syntax tree when the schema
+//! has changed since.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+use super::ast::{InsertSource, OnConflict, Statement};
+use super::catalog::{Catalog, Index, SCHEMA_TABLE, Table};
+use super::plan::{CExpr, Node, Planner, QueryPlan, Scope, SubPlan};
+
+/// Rows to insert.
+#[derive(Clone, Debug)]
+pub enum InsertRows {
+    /// Literal rows, one expression per target column.
+    Values(Vec<Vec<CExpr>>),
+    /// The rows of a query.
+    Query(QueryPlan),
+}
+
+/// A planned `INSERT`.
+#[derive(Clone, Debug)]
+pub struct InsertPlan {
+    /// The table.
+    pub table: Arc<Table>,
+    /// Its indexes.
+    pub indexes: Vec<Arc<Index>>,
+    /// For each value of a source row, the column it fills.
+    pub targets: Vec<usize>,
+    /// The rows.
+    pub rows: InsertRows,
+    /// Per column, its compiled `DEFAULT` (NULL when none).
+    pub defaults: Vec<Option<CExpr>>,
+    /// What a uniqueness conflict does.
+    pub on_conflict: OnConflict,
+}
+
+/// A planned `UPDATE`.
+#[derive(Clone, Debug)]
+pub struct UpdatePlan {
+    /// The table.
+    pub table: Arc<Table>,
+    /// Its indexes.
+    pub indexes: Vec<Arc<Index>>,
+    /// The rows to change (columns, then rowid).
+    pub rows: Node,
+    /// `(column, new value)`, evaluated against the old row.
+    pub sets: Vec<(usize, CExpr)>,
+}
+
+/// A planned `DELETE`.
+#[derive(Clone, Debug)]
+pub struct DeletePlan {
+    /// The table.
+    pub table: Arc<Table>,
+    /// Its indexes.
+    pub indexes: Vec<Arc<Index>>,
+    /// The rows to delete (columns, then rowid).
+    pub rows: Node,
+}
+
+/// What a prepared statement does.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Return rows.
+    Query(QueryPlan),
+    /// Insert rows.
+    Insert(InsertPlan),
+    /// Change rows.
+    Update(UpdatePlan),
+    /// Delete rows.
+    Delete(DeletePlan),
+    /// Change the schema (run against the catalog current at execution).
+    Schema(Statement),
+    /// `BEGIN`.
+    Begin,
+    /// `COMMIT`.
+    Commit,
+    /// `ROLLBACK`.
+    Rollback,
+    /// `EXPLAIN`: the plan of the inner statement, as text rows.
+    Explain(Box<Action>),
+}
+
+/// A statement planned against one catalog.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// What it does.
+    pub action: Action,
+    /// Its subqueries.
+    pub subs: Vec<SubPlan>,
+    /// How many parameters it takes.
+    pub params: usize,
+    /// Names of the columns it returns (empty when it returns no rows).
+    pub columns: Vec<String>,
+}
+
+impl Prepared {
+    /// Whether running it may change the database.
+    pub fn writes(&self) -> bool {
+        matches!(self.action, Action::Insert(_) | Action::Update(_) | Action::Delete(_) | Action::Schema(_))
+    }
+}
+
+/// Plan `stmt` against `catalog`.
+pub fn prepare(stmt: &Statement, catalog: &Catalog) -> Result<Prepared> {
+    let mut p = Planner::new(catalog);
+    let action = action(stmt, catalog, &mut p)?;
+    let columns = match &action {
+        Action::Query(q) => q.columns.clone(),
+        Action::Explain(_) => vec!["plan".to_string()],
+        _ => Vec::new(),
+    };
+    Ok(Prepared { action, subs: p.subs, params: p.params, columns })
+}
+
+fn writable(catalog: &Catalog, name: &str) -> Result<Arc<Table>> {
+    if name.eq_ignore_ascii_case(SCHEMA_TABLE) {
+        return Err(Error::Sql(format!("table {SCHEMA_TABLE} may not be modified")));
+    }
+    if catalog.view(name).is_some() {
+        return Err(Error::Sql(format!("cannot modify {name} because it is a view")));
+    }
+    catalog.table(name).cloned().ok_or_else(|| Error::Sql(format!("no such table: {name}")))
+}
+
+fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Action> {
+    Ok(match stmt {
+        Statement::Query(q) => Action::Query(p.plan_query(q, None)?),
+        Statement::Insert { table, columns, source, on_conflict } => {
+            Action::Insert(insert(catalog, p, table, columns.as_deref(), source, *on_conflict)?)
+        }
+        Statement::Update { table, assignments, filter } => {
+            let t = writable(catalog, table)?;
+            let scope = Scope::of_table(&t);
+            let mut sets: Vec<(usize, CExpr)> = Vec::with_capacity(assignments.len());
+            for (name, e) in assignments {
+                let col = t.column(name).ok_or_else(|| Error::Sql(format!("no such column: {name}")))?;
+                let value = p.compile_expr(e, &scope)?;
+                // The last assignment to a column wins, as in SQLite.
+                sets.retain(|(c, _)| *c != col);
+                sets.push((col, value));
+            }
+            let rows = p.plan_table_rows(&t, &scope, filter.as_ref())?;
+            Action::Update(UpdatePlan { indexes: catalog.indexes_of(&t), table: t, rows, sets })
+        }
+        Statement::Delete { table, filter } => {
+            let t = writable(catalog, table)?;
+            let scope = Scope::of_table(&t);
+            let rows = p.plan_table_rows(&t, &scope, filter.as_ref())?;
+            Action::Delete(DeletePlan { indexes: catalog.indexes_of(&t), table: t, rows })
+        }
+        Statement::CreateTable { .. }
+        | Statement::DropTable { .. }
+        | Statement::CreateIndex { .. }
+        | Statement::DropIndex { .. }
+        | Statement::CreateView { .. }
+        | Statement::DropView { .. } => Action::Schema(stmt.clone()),
+        Statement::Begin => Action::Begin,
+        Statement::Commit => Action::Commit,
+        Statement::Rollback => Action::Rollback,
+        Statement::Explain(inner) => {
+            if matches!(**inner, Statement::Explain(_)) {
+                return Err(Error::Sql("EXPLAIN of an EXPLAIN".into()));
+            }
+            Action::Explain(Box::new(action(inner, catalog, p)?))
+        }
+    })
+}
+
+fn insert(
+    catalog: &Catalog,
+    p: &mut Planner<'_>,
+    table: &str,
+    columns: Option<&[String]>,
+    source: &InsertSource,
+    on_conflict: OnConflict,
+) -> Result<InsertPlan> {
+    let t = writable(catalog, table)?;
+    let targets: Vec<usize> = match columns {
+        None => (0..t.columns.len()).collect(),
+        Some(names) => {
+            let mut v = Vec::with_capacity(names.len());
+            for n in names {
+                let c = match t.column(n) {
+                    Some(c) => c,
+                    None if matches!(n.to_ascii_lowercase().as_str(), "rowid" | "oid" | "_rowid_") => {
+                        return Err(Error::NotSupported("inserting an explicit rowid into a table without INTEGER PRIMARY KEY".into()));
+                    }
+                    None => return Err(Error::Sql(format!("table {} has no column named {n}", t.name))),
+                };
+                if v.contains(&c) {
+                    return Err(Error::Sql(format!("column {n} is named twice")));
+                }
+                v.push(c);
+            }
+            v
+        }
+    };
+    let empty = Scope::empty();
+    let mut defaults = Vec::with_capacity(t.columns.len());
+    for c in &t.columns {
+        defaults.push(c.default.as_ref().map(|d| p.compile_expr(d, &empty)).transpose()?);
+    }
+    let width_error = |n: usize| {
+        Error::Sql(format!("table {} has {} columns but {n} values were supplied", t.name, targets.len()))
+    };
+    let rows = match source {
+        InsertSource::Values(rows) => {
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                if r.len() != targets.len() {
+                    return Err(if columns.is_some() {
+                        Error::Sql(format!("{} values for {} columns", r.len(), targets.len()))
+                    } else {
+                        width_error(r.len())
+                    });
+                }
+                out.push(r.iter().map(|e| p.compile_expr(e, &empty)).collect::<Result<Vec<_>>>()?);
+            }
+            InsertRows::Values(out)
+        }
+        InsertSource::Query(q) => {
+            let plan = p.plan_query(q, None)?;
+            if plan.columns.len() != targets.len() {
+                return Err(width_error(plan.columns.len()));
+            }
+            InsertRows::Query(plan)
+        }
+        InsertSource::DefaultValues => InsertRows::Values(vec![Vec::new()]),
+    };
+    let targets = if matches!(source, InsertSource::DefaultValues) { Vec::new() } else { targets };
+    Ok(InsertPlan { indexes: catalog.indexes_of(&t), table: t, targets, rows, defaults, on_conflict })
+}
+
+/// Whether `stmt` is a transaction-control statement.
+pub fn is_transaction_control(stmt: &Statement) -> bool {
+    matches!(stmt, Statement::Begin | Statement::Commit | Statement::Rollback)
+}
+
+/// The statement's own name for error messages.
+pub fn kind(stmt: &Statement) -> &'static str {
+    match stmt {
+        Statement::CreateTable { .. } => "CREATE TABLE",
+        Statement::DropTable { .. } => "DROP TABLE",
+        Statement::CreateIndex { .. } => "CREATE INDEX",
+        Statement::DropIndex { .. } => "DROP INDEX",
+        Statement::CreateView { .. } => "CREATE VIEW",
+        Statement::DropView { .. } => "DROP VIEW",
+        Statement::Insert { .. } => "INSERT",
+        Statement::Update { .. } => "UPDATE",
+        Statement::Delete { .. } => "DELETE",
+        Statement::Query(_) => "SELECT",
+        Statement::Begin => "BEGIN",
+        Statement::Commit => "COMMIT",
+        Statement::Rollback => "ROLLBACK",
+        Statement::Explain(_) => "EXPLAIN",
+    }
+}

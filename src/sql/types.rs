@@ -1,0 +1,422 @@
+//! SQLite's value semantics: type affinity, conversions, arithmetic,
+//! comparison, truth, and text rendering.
+//!
+//! waldb follows SQLite so that its answers match SQLite's (the
+//! sqllogictest corpus and the differential tests check this):
+//!
+//! - **Affinity** of a column comes from its declared type (INT → INTEGER;
+//!   CHAR/CLOB/TEXT → TEXT; BLOB or none → BLOB; REAL/FLOA/DOUB → REAL; else
+//!   NUMERIC). A value stored in a column is converted by its affinity.
+//! - **Arithmetic** on integers stays integer until it overflows, then it is
+//!   real; `/` and `%` on integers truncate, and divide-by-zero is NULL;
+//!   `%` works on the integer parts and is real if an operand was.
+//! - **Text in arithmetic** converts by its numeric prefix (`'12ab'` → 12,
+//!   `'ab'` → 0).
+//! - **Comparison** orders NULL < numbers < text < blobs; comparing a column
+//!   with numeric affinity to text first converts the text when it looks
+//!   numeric.
+
+use std::cmp::Ordering;
+
+use crate::value::{Value, sql_cmp};
+
+/// A column's type affinity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Affinity {
+    /// `INTEGER`.
+    Integer,
+    /// `REAL`.
+    Real,
+    /// `NUMERIC`.
+    Numeric,
+    /// `TEXT`.
+    Text,
+    /// `BLOB` (no conversion).
+    Blob,
+}
+
+/// The affinity of a declared type, by SQLite's rules (section 3.1 of its
+/// datatype page), in order.
+pub fn affinity(type_name: Option<&str>) -> Affinity {
+    let Some(t) = type_name else { return Affinity::Blob };
+    let t = t.to_ascii_uppercase();
+    if t.contains("INT") {
+        Affinity::Integer
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        Affinity::Text
+    } else if t.contains("BLOB") || t.is_empty() {
+        Affinity::Blob
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        Affinity::Real
+    } else {
+        Affinity::Numeric
+    }
+}
+
+/// Parse text that is entirely a number (surrounding spaces allowed).
+pub fn parse_number(s: &str) -> Option<Value> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(i) = t.parse::<i64>() {
+        return Some(Value::Integer(i));
+    }
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let ok = !body.is_empty()
+        && body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+        && body.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if !ok {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Real)
+}
+
+/// The longest numeric prefix of `s` (after leading spaces), as SQLite's
+/// arithmetic reads text: `'12abc'` → 12, `'1.5x'` → 1.5, `'x'` → 0.
+pub fn numeric_prefix(s: &str) -> Value {
+    let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let b = t.as_bytes();
+    let mut end = 0;
+    if end < b.len() && (b[end] == b'+' || b[end] == b'-') {
+        end += 1;
+    }
+    let digits_start = end;
+    while end < b.len() && b[end].is_ascii_digit() {
+        end += 1;
+    }
+    let mut real = false;
+    if end < b.len() && b[end] == b'.' {
+        let mut e = end + 1;
+        while e < b.len() && b[e].is_ascii_digit() {
+            e += 1;
+        }
+        if e > digits_start + 1 || end > digits_start {
+            real = true;
+            end = e;
+        }
+    }
+    if end == digits_start || (end == digits_start + 1 && b[digits_start] == b'.') {
+        return Value::Integer(0);
+    }
+    if end < b.len() && (b[end] == b'e' || b[end] == b'E') {
+        let mut e = end + 1;
+        if e < b.len() && (b[e] == b'+' || b[e] == b'-') {
+            e += 1;
+        }
+        let exp_start = e;
+        while e < b.len() && b[e].is_ascii_digit() {
+            e += 1;
+        }
+        if e > exp_start {
+            real = true;
+            end = e;
+        }
+    }
+    let num = &t[..end];
+    if !real {
+        if let Ok(i) = num.parse::<i64>() {
+            return Value::Integer(i);
+        }
+    }
+    num.parse::<f64>().map(Value::Real).unwrap_or(Value::Integer(0))
+}
+
+/// A value as a number for arithmetic: integers and reals as they are, text
+/// by its numeric prefix, blobs as their text. NULL stays NULL.
+pub fn to_numeric(v: &Value) -> Value {
+    match v {
+        Value::Null | Value::Integer(_) | Value::Real(_) => v.clone(),
+        Value::Text(s) => numeric_prefix(s),
+        Value::Blob(b) => numeric_prefix(&String::from_utf8_lossy(b)),
+    }
+}
+
+/// A value as f64 (NULL → 0.0).
+pub fn to_real(v: &Value) -> f64 {
+    match to_numeric(v) {
+        Value::Integer(i) => i as f64,
+        Value::Real(r) => r,
+        _ => 0.0,
+    }
+}
+
+/// A value as i64, as `CAST(x AS INTEGER)` does (reals truncate and clamp).
+pub fn to_int(v: &Value) -> i64 {
+    match to_numeric(v) {
+        Value::Integer(i) => i,
+        Value::Real(r) => real_to_int(r),
+        _ => 0,
+    }
+}
+
+/// Truncate a real to an integer, clamping to the i64 range.
+pub fn real_to_int(r: f64) -> i64 {
+    if r.is_nan() {
+        0
+    } else if r >= 9_223_372_036_854_775_808.0 {
+        i64::MAX
+    } else if r <= -9_223_372_036_854_775_808.0 {
+        i64::MIN
+    } else {
+        r as i64
+    }
+}
+
+/// SQLite's text for a real: shortest round-trip digits, `.0` on integral
+/// values, exponent form below 1e-4 and from 1e17 (`1.0e+17`).
+pub fn real_to_text(r: f64) -> String {
+    if r.is_nan() {
+        return String::new();
+    }
+    if r.is_infinite() {
+        return if r > 0.0 { "Inf".into() } else { "-Inf".into() };
+    }
+    if r == 0.0 {
+        return "0.0".into();
+    }
+    let exp = r.abs().log10().floor() as i32;
+    if !(-4..17).contains(&exp) {
+        let s = format!("{r:e}");
+        let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let mant = if mant.contains('.') { mant.to_string() } else { format!("{mant}.0") };
+        let e: i32 = e.parse().unwrap_or(0);
+        return format!("{mant}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    let s = format!("{r}");
+    if s.contains('.') { s } else { format!("{s}.0") }
+}
+
+/// A value as text, as `CAST(x AS TEXT)` and `||` do. NULL → `None`.
+pub fn to_text(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Integer(i) => i.to_string(),
+        Value::Real(r) => real_to_text(*r),
+        Value::Text(s) => s.clone(),
+        Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    })
+}
+
+/// Truth of a value in a condition: NULL is unknown (`None`); numbers are
+/// true unless zero; text and blobs by their numeric prefix.
+pub fn truth(v: &Value) -> Option<bool> {
+    match v {
+        Value::Null => None,
+        Value::Integer(i) => Some(*i != 0),
+        Value::Real(r) => Some(*r != 0.0),
+        other => Some(to_real(other) != 0.0),
+    }
+}
+
+/// Convert a value for storage in (or comparison as) a column of affinity
+/// `a`.
+pub fn apply_affinity(v: Value, a: Affinity) -> Value {
+    match (a, v) {
+        (Affinity::Text, Value::Integer(i)) => Value::Text(i.to_string()),
+        (Affinity::Text, Value::Real(r)) => Value::Text(real_to_text(r)),
+        (Affinity::Integer | Affinity::Numeric, Value::Text(s)) => match parse_number(&s) {
+            Some(Value::Real(r)) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
+            Some(n) => n,
+            None => Value::Text(s),
+        },
+        (Affinity::Integer | Affinity::Numeric, Value::Real(r)) if r.fract() == 0.0 && r.abs() < 9.2e18 => {
+            Value::Integer(r as i64)
+        }
+        (Affinity::Real, Value::Text(s)) => match parse_number(&s) {
+            Some(Value::Integer(i)) => Value::Real(i as f64),
+            Some(n) => n,
+            None => Value::Text(s),
+        },
+        (Affinity::Real, Value::Integer(i)) => Value::Real(i as f64),
+        (_, v) => v,
+    }
+}
+
+/// `CAST(v AS type)`.
+pub fn cast(v: &Value, type_name: &str) -> Value {
+    if matches!(v, Value::Null) {
+        return Value::Null;
+    }
+    match affinity(Some(type_name)) {
+        Affinity::Integer => Value::Integer(to_int(v)),
+        Affinity::Real => Value::Real(to_real(v)),
+        Affinity::Text => Value::Text(to_text(v).unwrap_or_default()),
+        Affinity::Blob => match v {
+            Value::Blob(_) => v.clone(),
+            other => Value::Blob(to_text(other).unwrap_or_default().into_bytes()),
+        },
+        Affinity::Numeric => match to_numeric(v) {
+            Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
+            n => n,
+        },
+    }
+}
+
+/// Compare two values in an expression (`=`, `<`, …), after SQLite's
+/// comparison affinity: when one side has numeric affinity (a column) and
+/// the other is text, the text is converted if it looks numeric; when one
+/// side has text affinity and the other is a number without affinity, the
+/// number becomes text. `None` when either side is NULL.
+pub fn compare(a: &Value, aa: Option<Affinity>, b: &Value, ba: Option<Affinity>) -> Option<Ordering> {
+    if matches!(a, Value::Null) || matches!(b, Value::Null) {
+        return None;
+    }
+    let numeric = |x: Option<Affinity>| matches!(x, Some(Affinity::Integer | Affinity::Real | Affinity::Numeric));
+    let (a, b) = if numeric(aa) && matches!(b, Value::Text(_)) && !numeric(ba) {
+        (a.clone(), apply_affinity(b.clone(), Affinity::Numeric))
+    } else if numeric(ba) && matches!(a, Value::Text(_)) && !numeric(aa) {
+        (apply_affinity(a.clone(), Affinity::Numeric), b.clone())
+    } else if aa == Some(Affinity::Text) && matches!(b, Value::Integer(_) | Value::Real(_)) && ba.is_none() {
+        (a.clone(), apply_affinity(b.clone(), Affinity::Text))
+    } else if ba == Some(Affinity::Text) && matches!(a, Value::Integer(_) | Value::Real(_)) && aa.is_none() {
+        (apply_affinity(a.clone(), Affinity::Text), b.clone())
+    } else {
+        (a.clone(), b.clone())
+    };
+    Some(sql_cmp(&a, &b))
+}
+
+/// Integer or real result of an arithmetic operator on two non-NULL
+/// numbers.
+fn arith(a: &Value, b: &Value, int_op: fn(i64, i64) -> Option<i64>, real_op: fn(f64, f64) -> f64) -> Value {
+    match (to_numeric(a), to_numeric(b)) {
+        (Value::Integer(x), Value::Integer(y)) => match int_op(x, y) {
+            Some(v) => Value::Integer(v),
+            None => Value::real(real_op(x as f64, y as f64)),
+        },
+        (x, y) => Value::real(real_op(to_real(&x), to_real(&y))),
+    }
+}
+
+/// `a + b`.
+pub fn add(a: &Value, b: &Value) -> Value {
+    if a == &Value::Null || b == &Value::Null {
+        return Value::Null;
+    }
+    arith(a, b, i64::checked_add, |x, y| x + y)
+}
+
+/// `a - b`.
+pub fn sub(a: &Value, b: &Value) -> Value {
+    if a == &Value::Null || b == &Value::Null {
+        return Value::Null;
+    }
+    arith(a, b, i64::checked_sub, |x, y| x - y)
+}
+
+/// `a * b`.
+pub fn mul(a: &Value, b: &Value) -> Value {
+    if a == &Value::Null || b == &Value::Null {
+        return Value::Null;
+    }
+    arith(a, b, i64::checked_mul, |x, y| x * y)
+}
+
+/// `a / b`: integer division truncates; division by zero is NULL.
+pub fn div(a: &Value, b: &Value) -> Value {
+    if a == &Value::Null || b == &Value::Null {
+        return Value::Null;
+    }
+    match (to_numeric(a), to_numeric(b)) {
+        (_, Value::Integer(0)) => Value::Null,
+        (_, Value::Real(y)) if y == 0.0 => Value::Null,
+        (Value::Integer(x), Value::Integer(y)) => match x.checked_div(y) {
+            Some(v) => Value::Integer(v),
+            None => Value::Real(x as f64 / y as f64),
+        },
+        (x, y) => Value::real(to_real(&x) / to_real(&y)),
+    }
+}
+
+/// `a % b`: the remainder of the integer parts; real if either operand was;
+/// NULL when the divisor's integer part is zero.
+pub fn rem(a: &Value, b: &Value) -> Value {
+    if a == &Value::Null || b == &Value::Null {
+        return Value::Null;
+    }
+    let (x, y) = (to_numeric(a), to_numeric(b));
+    let real = matches!(x, Value::Real(_)) || matches!(y, Value::Real(_));
+    let (xi, yi) = (to_int(&x), to_int(&y));
+    if yi == 0 {
+        return Value::Null;
+    }
+    let r = xi.checked_rem(yi).unwrap_or(0);
+    if real { Value::Real(r as f64) } else { Value::Integer(r) }
+}
+
+/// `-a`.
+pub fn neg(a: &Value) -> Value {
+    match to_numeric(a) {
+        Value::Null => Value::Null,
+        Value::Integer(i) => i.checked_neg().map_or(Value::Real(-(i as f64)), Value::Integer),
+        Value::Real(r) => Value::Real(-r),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn affinities_follow_sqlite() {
+        assert_eq!(affinity(Some("INTEGER")), Affinity::Integer);
+        assert_eq!(affinity(Some("VARCHAR(10)")), Affinity::Text);
+        assert_eq!(affinity(Some("FLOAT")), Affinity::Real);
+        assert_eq!(affinity(Some("DOUBLE PRECISION")), Affinity::Real);
+        assert_eq!(affinity(None), Affinity::Blob);
+        assert_eq!(affinity(Some("DECIMAL(10,2)")), Affinity::Numeric);
+        assert_eq!(affinity(Some("BOOLEAN")), Affinity::Numeric);
+    }
+
+    #[test]
+    fn arithmetic_follows_sqlite() {
+        use Value::*;
+        assert_eq!(add(&Integer(i64::MAX), &Integer(1)), Real(9.223372036854776e18));
+        assert_eq!(div(&Integer(7), &Integer(2)), Integer(3));
+        assert_eq!(div(&Integer(-7), &Integer(2)), Integer(-3));
+        assert_eq!(div(&Integer(1), &Integer(0)), Null);
+        assert_eq!(div(&Integer(i64::MIN), &Integer(-1)), Real(9.223372036854776e18));
+        assert_eq!(rem(&Real(5.5), &Integer(2)), Real(1.0));
+        assert_eq!(rem(&Integer(-7), &Integer(3)), Integer(-1));
+        assert_eq!(rem(&Integer(1), &Integer(0)), Null);
+        assert_eq!(add(&Text("12".into()), &Integer(1)), Integer(13));
+        assert_eq!(add(&Text("abc".into()), &Integer(1)), Integer(1));
+        assert_eq!(add(&Text("1e3".into()), &Integer(0)), Real(1000.0));
+        assert_eq!(neg(&Integer(i64::MIN)), Real(9.223372036854776e18));
+    }
+
+    #[test]
+    fn text_of_reals_follows_sqlite() {
+        assert_eq!(real_to_text(1.0), "1.0");
+        assert_eq!(real_to_text(0.1), "0.1");
+        assert_eq!(real_to_text(1e20), "1.0e+20");
+        assert_eq!(real_to_text(1e-5), "1.0e-05");
+        assert_eq!(real_to_text(1e16), "10000000000000000.0");
+        assert_eq!(real_to_text(-2.5e-7), "-2.5e-07");
+        assert_eq!(real_to_text(123456.789), "123456.789");
+    }
+
+    #[test]
+    fn casts_follow_sqlite() {
+        use Value::*;
+        assert_eq!(cast(&Text("12abc".into()), "INTEGER"), Integer(12));
+        assert_eq!(cast(&Text("1.9".into()), "INTEGER"), Integer(1));
+        assert_eq!(cast(&Real(1.9), "INTEGER"), Integer(1));
+        assert_eq!(cast(&Text("abc".into()), "REAL"), Real(0.0));
+        assert_eq!(cast(&Blob(b"12".to_vec()), "INTEGER"), Integer(12));
+        assert_eq!(cast(&Null, "INTEGER"), Null);
+        assert_eq!(cast(&Integer(5), "TEXT"), Text("5".into()));
+    }
+
+    #[test]
+    fn comparisons_apply_column_affinity() {
+        use Value::*;
+        let i = Some(Affinity::Integer);
+        assert_eq!(compare(&Integer(5), i, &Text("5".into()), None), Some(Ordering::Equal));
+        assert_eq!(compare(&Integer(5), None, &Text("5".into()), None), Some(Ordering::Less), "no affinity: number < text");
+        assert_eq!(compare(&Text("5".into()), Some(Affinity::Text), &Integer(5), None), Some(Ordering::Equal));
+        assert_eq!(compare(&Null, i, &Integer(1), None), None);
+    }
+}
