@@ -133,10 +133,10 @@ impl Compiled {
 
     /// The plan for `catalog`, reusing the last one if it was made for it.
     fn plan_for(&mut self, catalog: &Arc<Catalog>) -> Result<Arc<Prepared>> {
-        if let Some((c, p)) = &self.plan {
-            if Arc::ptr_eq(c, catalog) {
-                return Ok(p.clone());
-            }
+        if let Some((c, p)) = &self.plan
+            && Arc::ptr_eq(c, catalog)
+        {
+            return Ok(p.clone());
         }
         let p = Arc::new(prepare(&self.stmt, catalog)?);
         self.plan = Some((catalog.clone(), p.clone()));
@@ -447,10 +447,10 @@ impl Database {
     fn catalog_for<S: PageStore>(&self, s: &S) -> Result<Arc<Catalog>> {
         let cookie = ddl::schema_cookie(s)?;
         let mut cache = self.shared.catalog.lock();
-        if let Some((c, cat)) = &*cache {
-            if *c == cookie {
-                return Ok(cat.clone());
-            }
+        if let Some((c, cat)) = &*cache
+            && *c == cookie
+        {
+            return Ok(cat.clone());
         }
         let cat = Arc::new(Catalog::load(s)?);
         *cache = Some((cookie, cat.clone()));
@@ -494,7 +494,8 @@ impl Database {
                 return Ok(Outcome::default());
             }
             Ast::Commit => {
-                let t = session.txn.take().ok_or_else(|| Error::Sql("cannot commit - no transaction is active".into()))?;
+                let t =
+                    session.txn.take().ok_or_else(|| Error::Sql("cannot commit - no transaction is active".into()))?;
                 let lsn = t.w.commit()?;
                 if let Some(cat) = t.catalog {
                     *self.shared.catalog.lock() = Some(cat);
@@ -503,8 +504,10 @@ impl Database {
                 return Ok(Outcome { commit_lsn: Some(lsn), ..Outcome::default() });
             }
             Ast::Rollback => {
-                let t =
-                    session.txn.take().ok_or_else(|| Error::Sql("cannot rollback - no transaction is active".into()))?;
+                let t = session
+                    .txn
+                    .take()
+                    .ok_or_else(|| Error::Sql("cannot rollback - no transaction is active".into()))?;
                 t.w.rollback()?;
                 return Ok(Outcome::default());
             }

@@ -116,7 +116,10 @@ impl RowIndex for usize {
         if *self < columns.len() {
             Ok(*self)
         } else {
-            Err(Error::InvalidInput(format!("column index {self} is out of range: the row has {} columns", columns.len())))
+            Err(Error::InvalidInput(format!(
+                "column index {self} is out of range: the row has {} columns",
+                columns.len()
+            )))
         }
     }
 }

@@ -31,7 +31,13 @@ pub struct Statement<'db> {
 }
 
 impl<'db> Statement<'db> {
-    pub(crate) fn new(db: &'db Database, sql: &str, compiled: Compiled, columns: Vec<String>, params: usize) -> Statement<'db> {
+    pub(crate) fn new(
+        db: &'db Database,
+        sql: &str,
+        compiled: Compiled,
+        columns: Vec<String>,
+        params: usize,
+    ) -> Statement<'db> {
         Statement { db, sql: sql.to_string(), compiled, columns, params }
     }
 

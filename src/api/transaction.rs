@@ -61,10 +61,11 @@ impl Deref for Transaction<'_> {
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
-        if !self.done && self.db.in_transaction() {
-            if let Err(e) = self.db.run(&mut Compiled::new(Ast::Rollback), Vec::new()) {
-                log::warn!("rolling back a dropped transaction: {e}");
-            }
+        if !self.done
+            && self.db.in_transaction()
+            && let Err(e) = self.db.run(&mut Compiled::new(Ast::Rollback), Vec::new())
+        {
+            log::warn!("rolling back a dropped transaction: {e}");
         }
     }
 }

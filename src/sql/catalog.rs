@@ -208,7 +208,8 @@ pub fn table_from_ast(
             .ok_or_else(|| Error::Sql(format!("no such column in table {name}: {n}")))
     };
     let mut pk: Vec<usize> = columns.iter().enumerate().filter(|(_, c)| c.primary_key).map(|(i, _)| i).collect();
-    let mut uniques: Vec<Vec<usize>> = columns.iter().enumerate().filter(|(_, c)| c.unique).map(|(i, _)| vec![i]).collect();
+    let mut uniques: Vec<Vec<usize>> =
+        columns.iter().enumerate().filter(|(_, c)| c.unique).map(|(i, _)| vec![i]).collect();
     for c in constraints {
         match c {
             ast::TableConstraint::PrimaryKey(names) => {
@@ -217,7 +218,9 @@ pub fn table_from_ast(
                 }
                 pk = names.iter().map(|n| position(n)).collect::<Result<_>>()?;
             }
-            ast::TableConstraint::Unique(names) => uniques.push(names.iter().map(|n| position(n)).collect::<Result<_>>()?),
+            ast::TableConstraint::Unique(names) => {
+                uniques.push(names.iter().map(|n| position(n)).collect::<Result<_>>()?)
+            }
         }
     }
     if pk.len() > 1 && columns.iter().any(|c| c.primary_key) {
@@ -296,10 +299,18 @@ impl Catalog {
         t.indexes.iter().filter_map(|n| self.indexes.get(n).cloned()).collect()
     }
 
+    /// The user's tables (not the schema table), by lower-case name.
+    pub fn user_tables(&self) -> impl Iterator<Item = &Arc<Table>> {
+        self.tables.iter().filter(|(n, _)| n.as_str() != SCHEMA_TABLE).map(|(_, t)| t)
+    }
+
     /// Whether any object is called `name`.
     pub fn exists(&self, name: &str) -> bool {
         let l = lower(name);
-        self.tables.contains_key(&l) || self.indexes.contains_key(&l) || self.views.contains_key(&l) || l == SCHEMA_TABLE
+        self.tables.contains_key(&l)
+            || self.indexes.contains_key(&l)
+            || self.views.contains_key(&l)
+            || l == SCHEMA_TABLE
     }
 
     /// Read the schema table of `s` into a catalog.
@@ -307,6 +318,8 @@ impl Catalog {
         let Some(schema) = schema(s)? else { return Ok(Catalog::default()) };
         let rows = RowStore::new(&schema).scan_all(s)?;
         let mut cat = Catalog::default();
+        // The schema table itself is readable (never writable) by queries.
+        cat.tables.insert(SCHEMA_TABLE.into(), Arc::new(schema.clone()));
         let mut auto_roots: BTreeMap<String, PageId> = BTreeMap::new();
         let mut later: Vec<(String, String)> = Vec::new();
         for (_, row) in &rows {

@@ -60,7 +60,11 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
     match stmt {
         Statement::CreateTable { name, if_not_exists, columns, constraints } => {
             if catalog.exists(name) {
-                return if *if_not_exists && catalog.table(name).is_some() { Ok(false) } else { Err(taken(catalog, name)) };
+                return if *if_not_exists && catalog.table(name).is_some() {
+                    Ok(false)
+                } else {
+                    Err(taken(catalog, name))
+                };
             }
             reserved(name)?;
             let sql = print::create_table(name, columns, constraints);
@@ -75,12 +79,12 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
             }
         }
         Statement::DropTable { name, if_exists } => {
+            if name.eq_ignore_ascii_case(SCHEMA_TABLE) {
+                return Err(Error::Sql(format!("table {SCHEMA_TABLE} may not be dropped")));
+            }
             let Some(t) = catalog.table(name) else {
                 if catalog.view(name).is_some() {
                     return Err(Error::Sql(format!("use DROP VIEW to delete view {name}")));
-                }
-                if name.eq_ignore_ascii_case(SCHEMA_TABLE) {
-                    return Err(Error::Sql(format!("table {SCHEMA_TABLE} may not be dropped")));
                 }
                 return if *if_exists { Ok(false) } else { Err(Error::Sql(format!("no such table: {name}"))) };
             };
@@ -95,9 +99,16 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
         }
         Statement::CreateIndex { name, table, columns, unique, if_not_exists } => {
             if catalog.exists(name) {
-                return if *if_not_exists && catalog.index(name).is_some() { Ok(false) } else { Err(taken(catalog, name)) };
+                return if *if_not_exists && catalog.index(name).is_some() {
+                    Ok(false)
+                } else {
+                    Err(taken(catalog, name))
+                };
             }
             reserved(name)?;
+            if table.eq_ignore_ascii_case(SCHEMA_TABLE) {
+                return Err(Error::Sql(format!("table {SCHEMA_TABLE} may not be indexed")));
+            }
             let sql = print::create_index(name, table, columns, *unique);
             let def = catalog.index_from_ast(name, table, columns, *unique, PageId::NONE, Some(sql.clone()))?;
             let t = catalog.table(table).ok_or_else(|| Error::Sql(format!("no such table: {table}")))?;
@@ -105,7 +116,12 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
             let root = BTree::create(s, true)?.root();
             let idx = catalog::Index { root, ..def };
             let rows = RowStore::new(t);
-            let mut c = rows.cursor(s, std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, crate::storage::Direction::Forward)?;
+            let mut c = rows.cursor(
+                s,
+                std::ops::Bound::Unbounded,
+                std::ops::Bound::Unbounded,
+                crate::storage::Direction::Forward,
+            )?;
             while let Some((rowid, row)) = c.next(s)? {
                 index_insert(s, t, &idx, &row, rowid)?;
             }
@@ -126,7 +142,11 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
         }
         Statement::CreateView { name, if_not_exists, columns, query, query_sql } => {
             if catalog.exists(name) {
-                return if *if_not_exists && catalog.view(name).is_some() { Ok(false) } else { Err(taken(catalog, name)) };
+                return if *if_not_exists && catalog.view(name).is_some() {
+                    Ok(false)
+                } else {
+                    Err(taken(catalog, name))
+                };
             }
             reserved(name)?;
             // The query must plan now (its tables exist, its names resolve).

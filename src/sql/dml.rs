@@ -237,10 +237,10 @@ pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>) -> Result<us
         let touched: Vec<&std::sync::Arc<Index>> =
             plan.indexes.iter().filter(|i| moved || i.columns.iter().any(|&c| old[c] != new[c])).collect();
         for idx in touched.iter().filter(|i| i.unique) {
-            if let Some(other) = unique_conflict(s, idx, new, new_rowid)? {
-                if other != rowid {
-                    return Err(unique_error(t, idx));
-                }
+            if let Some(other) = unique_conflict(s, idx, new, new_rowid)?
+                && other != rowid
+            {
+                return Err(unique_error(t, idx));
             }
         }
         for idx in &touched {

@@ -98,7 +98,11 @@ impl<S: PageStore> RowIter<S> for RcIter {
 
 /// Open `node`; `left` is the current row of the join's left side, which a
 /// scan's access values may read.
-pub fn open<'n, S: PageStore + 'n>(node: &'n Node, cx: &mut Ctx<'_, S>, left: &[Value]) -> Result<Box<dyn RowIter<S> + 'n>> {
+pub fn open<'n, S: PageStore + 'n>(
+    node: &'n Node,
+    cx: &mut Ctx<'_, S>,
+    left: &[Value],
+) -> Result<Box<dyn RowIter<S> + 'n>> {
     Ok(match node {
         Node::One => Box::new(VecIter(vec![Vec::new()].into_iter())),
         Node::Values(rows) => {
@@ -404,7 +408,12 @@ fn as_rowid(v: &Value) -> Option<i64> {
     }
 }
 
-fn rowid_bound(b: &Option<RangeBound>, lower: bool, left: &[Value], cx: &mut Ctx<'_, impl PageStore>) -> Result<Option<Bound<i64>>> {
+fn rowid_bound(
+    b: &Option<RangeBound>,
+    lower: bool,
+    left: &[Value],
+    cx: &mut Ctx<'_, impl PageStore>,
+) -> Result<Option<Bound<i64>>> {
     let Some(b) = b else { return Ok(Some(Bound::Unbounded)) };
     let v = apply_affinity(eval(&b.expr, left, cx)?, Affinity::Numeric);
     Ok(match v {
@@ -521,7 +530,12 @@ fn open_scan<'t, S: PageStore>(
             let mut cursors = Vec::with_capacity(keys.len());
             for k in keys {
                 let hi = [k.as_slice(), &[0xFF; 9]].concat();
-                cursors.push(BTree::open(index.root).range(cx.store, Bound::Included(&k), Bound::Included(&hi), dir)?);
+                cursors.push(BTree::open(index.root).range(
+                    cx.store,
+                    Bound::Included(&k),
+                    Bound::Included(&hi),
+                    dir,
+                )?);
             }
             Box::new(ScanIter::Index { store, cursors, at: 0, seen: Some(HashSet::new()) })
         }
@@ -572,10 +586,11 @@ fn aggregate<S: PageStore>(
         let g = &mut order[gi];
         for (i, a) in aggs.iter().enumerate() {
             let args = a.args.iter().map(|e| eval(e, &row, cx)).collect::<Result<Row>>()?;
-            if a.distinct {
-                if args.first().is_some_and(|v| matches!(v, Value::Null)) || !g.seen[i].insert(row_key(&args[..1.min(args.len())])) {
-                    continue;
-                }
+            if a.distinct
+                && (args.first().is_some_and(|v| matches!(v, Value::Null))
+                    || !g.seen[i].insert(row_key(&args[..1.min(args.len())])))
+            {
+                continue;
             }
             g.states[i].step(a.func, &args);
         }
@@ -668,7 +683,7 @@ pub fn like(text: &str, pattern: &str, escape: Option<char>, glob: bool) -> bool
     let t: Vec<char> = text.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
     fn eq(a: char, b: char, glob: bool) -> bool {
-        if glob { a == b } else { a.to_ascii_lowercase() == b.to_ascii_lowercase() }
+        if glob { a == b } else { a.eq_ignore_ascii_case(&b) }
     }
     fn go(t: &[char], p: &[char], esc: Option<char>, glob: bool) -> bool {
         let (many, one) = if glob { ('*', '?') } else { ('%', '_') };
@@ -755,7 +770,11 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
         CExpr::Col { idx, .. } => row.get(*idx).cloned().unwrap_or(Value::Null),
         CExpr::Outer { depth, idx, .. } => {
             let n = cx.outer.len();
-            n.checked_sub(*depth).and_then(|i| cx.outer.get(i)).and_then(|r| r.get(*idx)).cloned().unwrap_or(Value::Null)
+            n.checked_sub(*depth)
+                .and_then(|i| cx.outer.get(i))
+                .and_then(|r| r.get(*idx))
+                .cloned()
+                .unwrap_or(Value::Null)
         }
         CExpr::Unary(op, a) => {
             let v = eval(a, row, cx)?;
@@ -833,7 +852,13 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
                     _ => {}
                 }
             }
-            let r = if found { Some(true) } else if null { None } else { Some(false) };
+            let r = if found {
+                Some(true)
+            } else if null {
+                None
+            } else {
+                Some(false)
+            };
             bool_value(if *negated { r.map(|b| !b) } else { r })
         }
         CExpr::InSub(a, id, negated) => {
@@ -856,7 +881,13 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
                     _ => {}
                 }
             }
-            let r = if found { Some(true) } else if null { None } else { Some(false) };
+            let r = if found {
+                Some(true)
+            } else if null {
+                None
+            } else {
+                Some(false)
+            };
             bool_value(if *negated { r.map(|b| !b) } else { r })
         }
         CExpr::Exists(id, negated) => {

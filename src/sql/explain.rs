@@ -46,7 +46,9 @@ fn access(t: &Table, a: &Access, desc: bool) -> String {
         Access::Full => format!("SCAN {table}{order}"),
         Access::RowidEq(_) => format!("SEARCH {table} USING ROWID (rowid=?)"),
         Access::RowidIn(v) => format!("SEARCH {table} USING ROWID (rowid IN {} values)", v.len()),
-        Access::RowidRange(lo, hi) => format!("SEARCH {table} USING ROWID ({}){order}", range("rowid", lo.is_some(), hi.is_some())),
+        Access::RowidRange(lo, hi) => {
+            format!("SEARCH {table} USING ROWID ({}){order}", range("rowid", lo.is_some(), hi.is_some()))
+        }
         Access::Index { index, eq, lo, hi } => {
             let mut terms: Vec<String> = Vec::new();
             let col = |i: usize| {

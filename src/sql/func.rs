@@ -144,7 +144,13 @@ fn chars_of(v: &Value) -> Option<String> {
 /// zero and negative starts and lengths.
 fn substr(v: &Value, start: i64, len: Option<i64>) -> Value {
     fn range(n: i64, start: i64, len: Option<i64>) -> (usize, usize) {
-        let mut s = if start > 0 { start - 1 } else if start < 0 { n + start } else { -1 };
+        let mut s = if start > 0 {
+            start - 1
+        } else if start < 0 {
+            n + start
+        } else {
+            -1
+        };
         let mut l = match len {
             Some(l) => l,
             None => n - s.max(0) + 1,
@@ -207,11 +213,12 @@ pub fn call(f: Scalar, args: &[Value]) -> Result<Value> {
     use Value::*;
     let a0 = args.first().unwrap_or(&Null);
     Ok(match f {
-        Scalar::Abs => match to_numeric_keep(a0) {
+        // Text and blobs are read as reals (SQLite: abs('-5') is 5.0).
+        Scalar::Abs => match a0 {
             Null => Null,
             Integer(i) => Integer(i.checked_abs().ok_or_else(|| Error::Sql("integer overflow".into()))?),
             Real(r) => Real(r.abs()),
-            _ => Real(0.0),
+            other => Real(to_real(other).abs()),
         },
         Scalar::Coalesce => args.iter().find(|v| !matches!(v, Null)).cloned().unwrap_or(Null),
         Scalar::NullIf => {
@@ -306,12 +313,20 @@ pub fn call(f: Scalar, args: &[Value]) -> Result<Value> {
             }
         }
         Scalar::Char => Text(args.iter().filter_map(|v| char::from_u32(to_int(v) as u32)).collect()),
-        Scalar::Unicode => chars_of(a0).and_then(|t| t.chars().next()).map_or(Null, |c| Integer(i64::from(u32::from(c)))),
+        Scalar::Unicode => {
+            chars_of(a0).and_then(|t| t.chars().next()).map_or(Null, |c| Integer(i64::from(u32::from(c))))
+        }
         Scalar::ZeroBlob => Blob(vec![0; to_int(a0).clamp(0, 1 << 24) as usize]),
         Scalar::Identity => a0.clone(),
         Scalar::Sign => match to_numeric_keep(a0) {
             Integer(i) => Integer(i.signum()),
-            Real(r) => Integer(if r > 0.0 { 1 } else if r < 0.0 { -1 } else { 0 }),
+            Real(r) => Integer(if r > 0.0 {
+                1
+            } else if r < 0.0 {
+                -1
+            } else {
+                0
+            }),
             _ => Null,
         },
     })
@@ -445,9 +460,15 @@ mod tests {
         assert_eq!(call(Scalar::Round, &[Real(1.2345), Integer(2)]).expect("ok"), Real(1.23));
         assert_eq!(call(Scalar::Length, &[Text("héllo".into())]).expect("ok"), Integer(5));
         assert_eq!(call(Scalar::Length, &[Integer(123)]).expect("ok"), Integer(3));
-        assert_eq!(call(Scalar::Substr, &[Text("hello".into()), Integer(2), Integer(3)]).expect("ok"), Text("ell".into()));
+        assert_eq!(
+            call(Scalar::Substr, &[Text("hello".into()), Integer(2), Integer(3)]).expect("ok"),
+            Text("ell".into())
+        );
         assert_eq!(call(Scalar::Substr, &[Text("hello".into()), Integer(-3)]).expect("ok"), Text("llo".into()));
-        assert_eq!(call(Scalar::Substr, &[Text("hello".into()), Integer(0), Integer(2)]).expect("ok"), Text("h".into()));
+        assert_eq!(
+            call(Scalar::Substr, &[Text("hello".into()), Integer(0), Integer(2)]).expect("ok"),
+            Text("h".into())
+        );
         assert_eq!(call(Scalar::NullIf, &[Integer(1), Integer(1)]).expect("ok"), Null);
         assert_eq!(call(Scalar::Min, &[Integer(1), Text("a".into()), Null]).expect("ok"), Null);
         assert_eq!(call(Scalar::Max, &[Integer(1), Real(2.5)]).expect("ok"), Real(2.5));

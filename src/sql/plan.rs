@@ -424,7 +424,7 @@ impl<'p> Scope<'p> {
                 .enumerate()
                 .filter(|(_, c)| {
                     c.name == n
-                        && !(c.hidden && !rowid_name)
+                        && (rowid_name || !c.hidden)
                         && match &t {
                             Some(t) => c.table.as_deref() == Some(t.as_str()),
                             None => !c.qualified_only,
@@ -608,7 +608,9 @@ impl<'c> Planner<'c> {
         let mut keys = Vec::new();
         for o in &q.order_by {
             let expr = match &o.expr {
-                ast::Expr::Literal(Value::Integer(k)) => CExpr::Col { idx: self.ordinal(*k, body.columns.len())?, aff: None },
+                ast::Expr::Literal(Value::Integer(k)) => {
+                    CExpr::Col { idx: self.ordinal(*k, body.columns.len())?, aff: None }
+                }
                 e => self.compile(e, &scope, None)?,
             };
             keys.push(SortKey { expr, desc: o.desc, nulls_first: o.nulls_first.unwrap_or(!o.desc) });
@@ -685,7 +687,7 @@ impl<'c> Planner<'c> {
     }
 
     /// A table, view or subquery of FROM as a source.
-    fn source(&mut self, item: &ast::FromItem, parent: Option<&Scope<'_>>) -> Result<Vec<Source>> {
+    fn source(&mut self, item: &ast::FromItem) -> Result<Vec<Source>> {
         match item {
             ast::FromItem::Table { name, alias } => {
                 let qual = lower(alias.as_deref().unwrap_or(name));
@@ -707,7 +709,12 @@ impl<'c> Planner<'c> {
                     let plan = self.plan_query(&v.query, None)?;
                     let names = if v.columns.is_empty() { plan.columns.clone() } else { v.columns.clone() };
                     if names.len() != plan.columns.len() {
-                        return Err(Error::Sql(format!("view {} has {} columns but names {}", v.name, plan.columns.len(), names.len())));
+                        return Err(Error::Sql(format!(
+                            "view {} has {} columns but names {}",
+                            v.name,
+                            plan.columns.len(),
+                            names.len()
+                        )));
                     }
                     return Ok(vec![self.derived(plan, names, qual)]);
                 }
@@ -724,8 +731,8 @@ impl<'c> Planner<'c> {
                 Ok(vec![self.derived(plan, names, qual)])
             }
             ast::FromItem::Join { left, right, kind, on, using } => {
-                let mut l = self.source(left, parent)?;
-                let mut r = self.source(right, parent)?;
+                let mut l = self.source(left)?;
+                let mut r = self.source(right)?;
                 let mut conds: Vec<ast::Expr> = Vec::new();
                 if let Some(on) = on {
                     conds.push(on.clone());
@@ -734,9 +741,13 @@ impl<'c> Planner<'c> {
                     let lt = l.iter().rev().find_map(|s| {
                         s.cols.iter().find(|c| c.name == lower(u) && !c.hidden).and_then(|c| c.table.clone())
                     });
-                    let rt = r.first().and_then(|s| s.cols.iter().find(|c| c.name == lower(u)).and_then(|c| c.table.clone()));
+                    let rt = r
+                        .first()
+                        .and_then(|s| s.cols.iter().find(|c| c.name == lower(u)).and_then(|c| c.table.clone()));
                     let (Some(lt), Some(rt)) = (lt, rt) else {
-                        return Err(Error::Sql(format!("cannot join using column {u} - column not present in both tables")));
+                        return Err(Error::Sql(format!(
+                            "cannot join using column {u} - column not present in both tables"
+                        )));
                     };
                     conds.push(ast::Expr::Binary {
                         op: BinaryOp::Eq,
@@ -812,7 +823,7 @@ impl<'c> Planner<'c> {
         // FROM: sources in order, each with its columns.
         let mut sources: Vec<Source> = Vec::new();
         for item in &sel.from {
-            sources.extend(self.source(item, parent)?);
+            sources.extend(self.source(item)?);
         }
         let mut offsets = Vec::with_capacity(sources.len());
         let mut cols = Vec::new();
@@ -858,13 +869,21 @@ impl<'c> Planner<'c> {
                 if let (Some(t), Some(on)) = (&s.table, &on) {
                     let mut parts = Vec::new();
                     split_c(on, &mut parts);
-                    node = Node::Scan { table: t.clone(), access: choose_access(t, self.catalog, &parts, offsets[i]), desc: false };
+                    node = Node::Scan {
+                        table: t.clone(),
+                        access: choose_access(t, self.catalog, &parts, offsets[i]),
+                        desc: false,
+                    };
                 }
                 on
             } else {
                 let here: Vec<CExpr> = compiled.iter().filter(|(_, l)| *l == i).map(|(e, _)| e.clone()).collect();
                 if let Some(t) = &s.table {
-                    node = Node::Scan { table: t.clone(), access: choose_access(t, self.catalog, &here, offsets[i]), desc: false };
+                    node = Node::Scan {
+                        table: t.clone(),
+                        access: choose_access(t, self.catalog, &here, offsets[i]),
+                        desc: false,
+                    };
                 }
                 here.into_iter().reduce(|a, b| CExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b)))
             };
@@ -903,7 +922,11 @@ impl<'c> Planner<'c> {
         let from = match root {
             Some(r) => r,
             // No FROM: every condition filters the single row.
-            None => match compiled.into_iter().map(|(e, _)| e).reduce(|a, b| CExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b))) {
+            None => match compiled
+                .into_iter()
+                .map(|(e, _)| e)
+                .reduce(|a, b| CExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b)))
+            {
                 Some(pred) => Node::Filter { input: Box::new(Node::One), pred },
                 None => Node::One,
             },
@@ -924,9 +947,9 @@ impl<'c> Planner<'c> {
             let e = match g {
                 ast::Expr::Literal(Value::Integer(k)) => {
                     let items = self.expand_items(&sel.items, &scope)?;
-                    let (e, _) = items
-                        .get((*k as usize).wrapping_sub(1))
-                        .ok_or_else(|| Error::Sql(format!("GROUP BY term out of range - should be between 1 and {}", items.len())))?;
+                    let (e, _) = items.get((*k as usize).wrapping_sub(1)).ok_or_else(|| {
+                        Error::Sql(format!("GROUP BY term out of range - should be between 1 and {}", items.len()))
+                    })?;
                     self.compile(e, &scope, None)?
                 }
                 e => self.compile(e, &scope, None)?,
@@ -981,16 +1004,17 @@ impl<'c> Planner<'c> {
                 ast::Expr::Literal(Value::Integer(k)) => self.ordinal(*k, n)?,
                 e => {
                     let by_alias = match e {
-                        ast::Expr::Column { table: None, name } => items.iter().position(|(_, a)| {
-                            a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(name))
-                        }),
+                        ast::Expr::Column { table: None, name } => {
+                            items.iter().position(|(_, a)| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(name)))
+                        }
                         _ => None,
                     };
                     match by_alias {
                         Some(i) => i,
                         None => {
                             let c = if aggregating {
-                                self.compile(e, &scope, Some(&mut AggMode { aggs: &mut aggs, base }))?.substitute(&group_subst)
+                                self.compile(e, &scope, Some(&mut AggMode { aggs: &mut aggs, base }))?
+                                    .substitute(&group_subst)
                             } else {
                                 self.compile(e, &scope, None)?
                             };
@@ -1020,7 +1044,11 @@ impl<'c> Planner<'c> {
             }
         }
         // An ORDER BY the scan order already gives needs no sort.
-        let sort_needed = !keys.is_empty() && !(!aggregating && !sel.distinct && try_ordered_scan(&mut root, &exprs, &hidden, &keys, self.catalog));
+        let ordered = !keys.is_empty()
+            && !aggregating
+            && !sel.distinct
+            && try_ordered_scan(&mut root, &exprs, &hidden, &keys, self.catalog);
+        let sort_needed = !keys.is_empty() && !ordered;
         let mut all = exprs;
         all.extend(hidden.iter().cloned());
         root = Node::Project { input: Box::new(root), exprs: all };
@@ -1030,7 +1058,12 @@ impl<'c> Planner<'c> {
         if sort_needed {
             root = Node::Sort { input: Box::new(root), keys };
         }
-        let q = ast::Query { body: ast::SetExpr::Values(Vec::new()), order_by: Vec::new(), limit: limit.cloned(), offset: offset.cloned() };
+        let q = ast::Query {
+            body: ast::SetExpr::Values(Vec::new()),
+            order_by: Vec::new(),
+            limit: limit.cloned(),
+            offset: offset.cloned(),
+        };
         root = self.limit(root, &q, &scope)?;
         if !hidden.is_empty() {
             root = Node::Trim { input: Box::new(root), width: n };
@@ -1171,6 +1204,9 @@ impl<'c> Planner<'c> {
                     let Some(mode) = agg.as_deref_mut() else {
                         return Err(Error::Sql(format!("misuse of aggregate function {name}()")));
                     };
+                    if *distinct && args.len() != 1 {
+                        return Err(Error::Sql("DISTINCT aggregates must have exactly one argument".into()));
+                    }
                     let cargs = args.iter().map(|x| self.compile(x, scope, None)).collect::<Result<Vec<_>>>()?;
                     let spec = AggSpec { func: f, args: cargs, distinct: *distinct };
                     let k = match mode.aggs.iter().position(|a| *a == spec) {
@@ -1244,7 +1280,8 @@ fn contains_agg(e: &ast::Expr) -> bool {
     use ast::Expr::*;
     match e {
         Function { name, args, star, .. } => {
-            (func::aggregate(name, args.len(), *star).is_some() && !(matches!(name.as_str(), "min" | "max") && args.len() != 1))
+            (func::aggregate(name, args.len(), *star).is_some()
+                && !(matches!(name.as_str(), "min" | "max") && args.len() != 1))
                 || args.iter().any(contains_agg)
         }
         Unary { expr, .. } | IsNull { expr, .. } | Cast { expr, .. } | InSubquery { expr, .. } => contains_agg(expr),
@@ -1302,7 +1339,11 @@ fn terms(conds: &[CExpr], offset: usize, width: usize) -> (Vec<Term>, Vec<(usize
     };
     for c in conds {
         match c {
-            CExpr::Binary(op @ (BinaryOp::Eq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq), a, b) => {
+            CExpr::Binary(
+                op @ (BinaryOp::Eq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq),
+                a,
+                b,
+            ) => {
                 if let Some(col) = source_column(a, offset, width)
                     && independent(b, offset)
                 {

@@ -191,7 +191,9 @@ fn insert(
                 let c = match t.column(n) {
                     Some(c) => c,
                     None if matches!(n.to_ascii_lowercase().as_str(), "rowid" | "oid" | "_rowid_") => {
-                        return Err(Error::NotSupported("inserting an explicit rowid into a table without INTEGER PRIMARY KEY".into()));
+                        return Err(Error::NotSupported(
+                            "inserting an explicit rowid into a table without INTEGER PRIMARY KEY".into(),
+                        ));
                     }
                     None => return Err(Error::Sql(format!("table {} has no column named {n}", t.name))),
                 };
@@ -208,9 +210,8 @@ fn insert(
     for c in &t.columns {
         defaults.push(c.default.as_ref().map(|d| p.compile_expr(d, &empty)).transpose()?);
     }
-    let width_error = |n: usize| {
-        Error::Sql(format!("table {} has {} columns but {n} values were supplied", t.name, targets.len()))
-    };
+    let width_error =
+        |n: usize| Error::Sql(format!("table {} has {} columns but {n} values were supplied", t.name, targets.len()));
     let rows = match source {
         InsertSource::Values(rows) => {
             let mut out = Vec::with_capacity(rows.len());

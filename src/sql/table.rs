@@ -93,7 +93,7 @@ impl<'t> RowStore<'t> {
         if rec.len() > MAX_ROW {
             return Err(Error::TooBig { what: "row", size: rec.len(), limit: MAX_ROW });
         }
-        if 1 + rec.len() <= max_entry(s.page_size()) - 8 {
+        if rec.len() < max_entry(s.page_size()) - 8 {
             let mut v = Vec::with_capacity(1 + rec.len());
             v.push(0);
             v.extend_from_slice(&rec);
@@ -158,7 +158,9 @@ impl<'t> RowStore<'t> {
     pub fn next_rowid<S: PageStore>(&self, s: &S) -> Result<i64> {
         match self.max_rowid(s)? {
             None => Ok(1),
-            Some(i64::MAX) => Err(Error::Sql(format!("table {} is full: rowid {} is in use", self.table.name, i64::MAX))),
+            Some(i64::MAX) => {
+                Err(Error::Sql(format!("table {} is full: rowid {} is in use", self.table.name, i64::MAX)))
+            }
             Some(m) => Ok(m + 1),
         }
     }

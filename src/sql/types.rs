@@ -114,10 +114,8 @@ pub fn numeric_prefix(s: &str) -> Value {
         }
     }
     let num = &t[..end];
-    if !real {
-        if let Ok(i) = num.parse::<i64>() {
-            return Value::Integer(i);
-        }
+    if !real && let Ok(i) = num.parse::<i64>() {
+        return Value::Integer(i);
     }
     num.parse::<f64>().map(Value::Real).unwrap_or(Value::Integer(0))
 }
@@ -320,7 +318,7 @@ pub fn div(a: &Value, b: &Value) -> Value {
     }
     match (to_numeric(a), to_numeric(b)) {
         (_, Value::Integer(0)) => Value::Null,
-        (_, Value::Real(y)) if y == 0.0 => Value::Null,
+        (_, Value::Real(0.0)) => Value::Null,
         (Value::Integer(x), Value::Integer(y)) => match x.checked_div(y) {
             Some(v) => Value::Integer(v),
             None => Value::Real(x as f64 / y as f64),
@@ -415,7 +413,11 @@ mod tests {
         use Value::*;
         let i = Some(Affinity::Integer);
         assert_eq!(compare(&Integer(5), i, &Text("5".into()), None), Some(Ordering::Equal));
-        assert_eq!(compare(&Integer(5), None, &Text("5".into()), None), Some(Ordering::Less), "no affinity: number < text");
+        assert_eq!(
+            compare(&Integer(5), None, &Text("5".into()), None),
+            Some(Ordering::Less),
+            "no affinity: number < text"
+        );
         assert_eq!(compare(&Text("5".into()), Some(Affinity::Text), &Integer(5), None), Some(Ordering::Equal));
         assert_eq!(compare(&Null, i, &Integer(1), None), None);
     }

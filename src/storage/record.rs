@@ -85,7 +85,8 @@ pub fn encode(values: &[Value]) -> Vec<u8> {
 pub fn decode(buf: &[u8]) -> Result<Vec<Value>, BadRecord> {
     let mut at = 0;
     let n = get_varint(buf, &mut at)? as usize;
-    let tags = buf.get(at..at.saturating_add(n)).ok_or_else(|| BadRecord(format!("{n} column tags past the record")))?;
+    let tags =
+        buf.get(at..at.saturating_add(n)).ok_or_else(|| BadRecord(format!("{n} column tags past the record")))?;
     at += n;
     let mut out = Vec::with_capacity(n);
     for &tag in tags {
@@ -130,7 +131,13 @@ mod tests {
 
     #[test]
     fn golden_record() {
-        let r = encode(&[Value::Null, Value::Integer(-1), Value::Real(1.0), Value::Text("hi".into()), Value::Blob(vec![7])]);
+        let r = encode(&[
+            Value::Null,
+            Value::Integer(-1),
+            Value::Real(1.0),
+            Value::Text("hi".into()),
+            Value::Blob(vec![7]),
+        ]);
         assert_eq!(r, [5, 0, 1, 2, 3, 4, 1, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 2, b'h', b'i', 1, 7]);
         assert_eq!(decode(&r).expect("decode").len(), 5);
     }
