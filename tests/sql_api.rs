@@ -30,7 +30,10 @@ fn sim_db(vfs: &SimVfs) -> Database {
 fn execute_query_and_typed_reads() {
     let db = mem();
     db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, data BLOB)", ()).unwrap();
-    assert_eq!(db.execute("INSERT INTO t(name, score, data) VALUES ('a', 1.5, X'01'), ('b', NULL, NULL)", ()).unwrap(), 2);
+    assert_eq!(
+        db.execute("INSERT INTO t(name, score, data) VALUES ('a', 1.5, X'01'), ('b', NULL, NULL)", ()).unwrap(),
+        2
+    );
     let rows = db.query("SELECT id, name, score, data FROM t ORDER BY id", ()).unwrap();
     assert_eq!(rows.columns(), ["id", "name", "score", "data"]);
     assert_eq!(rows.len(), 2);
@@ -57,7 +60,8 @@ fn parameters_in_every_form() {
     db.execute("CREATE TABLE t(a INTEGER, b TEXT, c REAL)", ()).unwrap();
     db.execute("INSERT INTO t VALUES (?, ?, ?)", (1, "x", 0.5)).unwrap();
     db.execute("INSERT INTO t VALUES (?, ?, ?)", params![2, "y".to_string(), None::<f64>]).unwrap();
-    db.execute("INSERT INTO t VALUES (?3, ?1, ?2)", [Value::Text("z".into()), Value::Real(2.5), Value::Integer(3)]).unwrap();
+    db.execute("INSERT INTO t VALUES (?3, ?1, ?2)", [Value::Text("z".into()), Value::Real(2.5), Value::Integer(3)])
+        .unwrap();
     db.execute("INSERT INTO t VALUES (?1, ?2, ?1)", vec![Value::Integer(4), Value::Text("w".into())]).unwrap();
     let rows = db.query("SELECT a, b, c FROM t ORDER BY a", ()).unwrap().values();
     assert_eq!(rows[2], vec![Value::Integer(3), Value::Text("z".into()), Value::Real(2.5)]);
@@ -82,8 +86,10 @@ fn prepared_statements_run_many_times_and_follow_schema_changes() {
     assert_eq!(q.column_names(), ["id", "v"]);
     assert_eq!(q.query_row([42], |r| r.get::<String>("v")).unwrap(), "v41");
     // The table is replaced with another shape: the statement replans.
-    db.execute_batch("DROP TABLE t; CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b INTEGER); INSERT INTO t VALUES (42, 1, 2);")
-        .unwrap();
+    db.execute_batch(
+        "DROP TABLE t; CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b INTEGER); INSERT INTO t VALUES (42, 1, 2);",
+    )
+    .unwrap();
     let rows = q.query([42]).unwrap();
     assert_eq!(rows.columns(), ["id", "a", "b"]);
     assert_eq!(q.column_names(), ["id", "a", "b"]);
@@ -373,7 +379,10 @@ fn bad_sql_gets_a_clear_error_never_a_panic() {
         Err(Error::Parse { line, .. }) => assert_eq!(line, 2),
         other => panic!("expected a parse error with a position, got {other:?}"),
     }
-    assert!(matches!(db.execute("SELECT * FROM t WINDOW w AS ()", ()), Err(Error::NotSupported(_) | Error::Parse { .. })));
+    assert!(matches!(
+        db.execute("SELECT * FROM t WINDOW w AS ()", ()),
+        Err(Error::NotSupported(_) | Error::Parse { .. })
+    ));
     // Still fully usable.
     db.execute("INSERT INTO t VALUES (1)", ()).unwrap();
     assert_eq!(count(&db, "SELECT count(*) FROM t"), 1);
@@ -411,4 +420,37 @@ fn views_indexes_and_tables_are_created_and_dropped() {
     assert!(db.query("SELECT * FROM gone", ()).is_err());
     db.execute("CREATE TABLE gone(y, z)", ()).unwrap();
     assert_eq!(db.query("SELECT * FROM gone", ()).unwrap().columns(), ["y", "z"]);
+}
+
+#[test]
+fn the_handle_is_send_and_sync_and_deep_nesting_fits_a_default_thread_stack() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Database>();
+    // Threads get 2 MiB stacks by default: the deepest statements the
+    // parser accepts must plan and run in one.
+    let t = std::thread::spawn(|| {
+        let db = mem();
+        let mut results = Vec::new();
+        let mut run =
+            |sql: String| results.push(db.query_row(&sql, (), |r| r.get::<i64>(0)).map_err(|e| e.to_string()));
+        for depth in [100, 245, 1000] {
+            run(format!("SELECT {}1{}", "-(".repeat(depth), ")".repeat(depth)));
+        }
+        for depth in [50, 240, 1000] {
+            run(format!("SELECT {}1{}", "(SELECT ".repeat(depth), ")".repeat(depth)));
+        }
+        run(format!("SELECT 1 WHERE {}", vec!["1 = 1"; 900].join(" AND ")));
+        run(format!("SELECT 1 WHERE {}", vec!["1 = 1"; 5000].join(" AND ")));
+        results
+    });
+    let results = t.join().expect("no stack overflow");
+    let too_deep = |r: &Result<i64, String>| r.as_ref().is_err_and(|e| e.contains("nested too deeply"));
+    assert_eq!(results[0], Ok(1));
+    assert_eq!(results[1], Ok(-1));
+    assert!(too_deep(&results[2]), "{:?}", results[2]);
+    assert_eq!(results[3], Ok(1));
+    assert_eq!(results[4], Ok(1));
+    assert!(too_deep(&results[5]), "{:?}", results[5]);
+    assert_eq!(results[6], Ok(1));
+    assert!(too_deep(&results[7]), "{:?}", results[7]);
 }

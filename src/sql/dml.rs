@@ -62,9 +62,11 @@ pub fn conform(t: &Table, c: &Column, v: Value) -> Result<Value> {
     }
 }
 
+/// NOT NULL constraints; the rowid alias is exempt (a NULL there asks for
+/// a fresh rowid).
 fn not_null(t: &Table, row: &[Value]) -> Result<()> {
-    for (c, v) in t.columns.iter().zip(row) {
-        if c.not_null && matches!(v, Value::Null) {
+    for (i, (c, v)) in t.columns.iter().zip(row).enumerate() {
+        if c.not_null && matches!(v, Value::Null) && t.rowid_alias != Some(i) {
             return Err(Error::Constraint { kind: ConstraintKind::NotNull, detail: format!("{}.{}", t.name, c.name) });
         }
     }
@@ -139,8 +141,25 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -
             row[c] = eval(d, &[], cx)?;
         }
     }
+    // The order of SQLite's checks: the rowid's type, NOT NULL (OR REPLACE
+    // resolving it with the column's default), the rowid's uniqueness, the
+    // other columns' types, and the unique indexes — so OR IGNORE skips a
+    // row whose rowid exists before its types are looked at.
+    if let Some(a) = t.rowid_alias {
+        row[a] = conform(t, &t.columns[a], std::mem::take(&mut row[a]))?;
+    }
+    if plan.on_conflict == OnConflict::Replace {
+        for (c, d) in plan.defaults.iter().enumerate() {
+            if let (true, Some(d), Some(Value::Null)) = (t.columns[c].not_null, d, row.get(c)) {
+                row[c] = eval(d, &[], cx)?;
+            }
+        }
+    }
+    if let Err(e) = not_null(t, &row) {
+        return if plan.on_conflict == OnConflict::Ignore { Ok(false) } else { Err(e) };
+    }
     for (v, c) in row.iter_mut().zip(&t.columns) {
-        *v = conform(t, c, std::mem::take(v))?;
+        *v = apply_affinity(std::mem::take(v), c.affinity);
     }
     let store = RowStore::new(t);
     let explicit = requested_rowid(t, &row)?;
@@ -151,9 +170,6 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -
     if let Some(a) = t.rowid_alias {
         row[a] = Value::Integer(rowid);
     }
-    if let Err(e) = not_null(t, &row) {
-        return if plan.on_conflict == OnConflict::Ignore { Ok(false) } else { Err(e) };
-    }
     // Conflicts, all found before anything is written.
     let mut conflicts: Vec<i64> = Vec::new();
     if explicit.is_some() && store.get(s, rowid)?.is_some() {
@@ -162,6 +178,9 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -
             OnConflict::Ignore => return Ok(false),
             OnConflict::Replace => conflicts.push(rowid),
         }
+    }
+    for (v, c) in row.iter_mut().zip(&t.columns) {
+        *v = conform(t, c, std::mem::take(v))?;
     }
     for idx in plan.indexes.iter().filter(|i| i.unique) {
         if let Some(other) = unique_conflict(s, idx, &row, rowid)? {
@@ -208,6 +227,7 @@ pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>) -> Result<us
                 new[*c] = eval(e, &r, cx)?;
             }
             let (rowid, old) = split_row(t, r)?;
+            not_null(t, &new)?;
             for (c, _) in &plan.sets {
                 new[*c] = conform(t, &t.columns[*c], std::mem::take(&mut new[*c]))?;
             }
@@ -223,7 +243,6 @@ pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>) -> Result<us
                 },
                 _ => rowid,
             };
-            not_null(t, &new)?;
             changes.push((rowid, old, new_rowid, new));
         }
     }

@@ -98,6 +98,7 @@ impl<S: PageStore> RowIter<S> for RcIter {
 
 /// Open `node`; `left` is the current row of the join's left side, which a
 /// scan's access values may read.
+#[recursive::recursive]
 pub fn open<'n, S: PageStore + 'n>(
     node: &'n Node,
     cx: &mut Ctx<'_, S>,
@@ -763,6 +764,7 @@ fn cmp_op(op: BinaryOp, o: Ordering) -> bool {
 }
 
 /// Evaluate an expression against `row`.
+#[recursive::recursive]
 pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Result<Value> {
     Ok(match e {
         CExpr::Const(v) => v.clone(),
@@ -843,7 +845,9 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
             let mut null = false;
             for x in list {
                 let w = eval(x, row, cx)?;
-                match compare(&v, a.affinity(), &w, x.affinity()) {
+                // `a IN (x, y)` is `a = +x OR a = +y`: the list's values
+                // have no affinity, even columns and CASTs (SQLite's rule).
+                match compare(&v, a.affinity(), &w, None) {
                     Some(Ordering::Equal) => {
                         found = true;
                         break;
@@ -894,7 +898,7 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
             let rows = sub_rows(*id, row, cx)?;
             Value::Integer(i64::from(rows.is_empty() == *negated))
         }
-        CExpr::ScalarSub(id) => {
+        CExpr::ScalarSub(id, _) => {
             let rows = sub_rows(*id, row, cx)?;
             rows.first().and_then(|r| r.first().cloned()).unwrap_or(Value::Null)
         }

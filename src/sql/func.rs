@@ -143,33 +143,38 @@ fn chars_of(v: &Value) -> Option<String> {
 /// `substr` on characters (text) or bytes (blobs), with SQLite's rules for
 /// zero and negative starts and lengths.
 fn substr(v: &Value, start: i64, len: Option<i64>) -> Value {
+    /// SQLite's `substrFunc` arithmetic: 1-based `start`, negative from
+    /// the end, position 0 before the first character, negative `len`
+    /// counting backwards. i128 so that extreme arguments cannot overflow.
     fn range(n: i64, start: i64, len: Option<i64>) -> (usize, usize) {
-        let mut s = if start > 0 {
-            start - 1
-        } else if start < 0 {
-            n + start
-        } else {
-            -1
+        let n = i128::from(n);
+        let mut p1 = i128::from(start);
+        let (mut p2, neg) = match len {
+            Some(l) if l < 0 => (-i128::from(l), true),
+            Some(l) => (i128::from(l), false),
+            None => (i128::from(i64::MAX), false),
         };
-        let mut l = match len {
-            Some(l) => l,
-            None => n - s.max(0) + 1,
-        };
-        if len.is_none() && start == 0 {
-            l = n + 1;
+        if p1 < 0 {
+            p1 += n;
+            if p1 < 0 {
+                p2 = (p2 + p1).max(0);
+                p1 = 0;
+            }
+        } else if p1 > 0 {
+            p1 -= 1;
+        } else if p2 > 0 {
+            p2 -= 1;
         }
-        if start == 0 && len.is_some() {
-            // Position 0 is before the first character: it eats one.
-            l -= 1;
-            s = 0;
+        if neg {
+            p1 -= p2;
+            if p1 < 0 {
+                p2 += p1;
+                p1 = 0;
+            }
         }
-        if l < 0 {
-            s += l;
-            l = -l;
-        }
-        let from = s.clamp(0, n);
-        let to = (s + l).clamp(0, n);
-        (from as usize, to.max(from) as usize)
+        let from = p1.clamp(0, n);
+        let to = (p1 + p2.max(0)).clamp(from, n);
+        (from as usize, to as usize)
     }
     match v {
         Value::Blob(b) => {
@@ -283,8 +288,10 @@ pub fn call(f: Scalar, args: &[Value]) -> Result<Value> {
         Scalar::Replace => {
             let (from, to) = (args.get(1).unwrap_or(&Null), args.get(2).unwrap_or(&Null));
             match (to_text(a0), to_text(from), to_text(to)) {
-                (Some(s), Some(f), Some(t)) if !f.is_empty() => Text(s.replace(&f, &t)),
-                (Some(s), Some(_), Some(_)) => Text(s),
+                // An empty pattern returns the string before the
+                // replacement is looked at (so even a NULL one), as SQLite.
+                (Some(s), Some(f), _) if f.is_empty() => Text(s),
+                (Some(s), Some(f), Some(t)) => Text(s.replace(&f, &t)),
                 _ => Null,
             }
         }

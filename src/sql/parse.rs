@@ -47,15 +47,12 @@
 //!   overflow the stack when it is dropped (a million-term `1+1+…` would);
 //! * [`MAX_COMPOUND_TERMS`] terms in a compound select (SQLite's limit).
 //!
-//! Within these limits the mapping (and the drop of sqlparser's tree) still
-//! recurses once per level: **call [`parse`] on a thread with a big enough
-//! stack.** Measured in a debug build, everything these limits accept fits
-//! in 8 MiB (1000-level operator chains need under 1 MiB; 248 nested
-//! subqueries, the most the recursion limit lets through, need 2–4 MiB); the
-//! tests use 64 MiB, as the sqllogictest runner does. sqlparser's own
-//! recursive functions are additionally protected by its
-//! `recursive-protection` feature (on by default), which grows the stack on
-//! the heap when it runs low.
+//! Within these limits the mapping still recurses once per level. The
+//! recursive mapping functions (here, and the planner's and executor's) are
+//! marked `#[recursive::recursive]`, which grows the stack on the heap when
+//! it runs low, as sqlparser's own `recursive-protection` feature does — so
+//! the deepest statements these limits accept parse, plan and run on a
+//! default 2 MiB thread (tested in `tests/sql_api.rs`).
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
@@ -104,7 +101,7 @@ pub const MAX_PARAM_NUMBER: usize = 32766;
 /// does not catch (a bad blob literal, `?0`, VALUES rows of different
 /// lengths).
 ///
-/// Run it on a thread with a big enough stack; see the module documentation.
+/// Any thread's stack will do; see the module documentation.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let statements = parse_sqlparser(sql)?;
     let mut conv = Converter { depth: 0 };
@@ -462,6 +459,21 @@ struct Converter {
     /// Current depth of nested expressions (a subquery inside an expression
     /// counts as one level).
     depth: usize,
+}
+
+/// `expr IS [NOT] NULL`, folded as SQLite's parser folds it
+/// (`sqlite3PExprIsNull`): when `expr`, under any signs, is a literal other
+/// than NULL, the result is the integer literal 0 or 1 — which matters
+/// where an integer literal means a column number (`ORDER BY 1 IS NULL`).
+fn is_null(expr: Box<Expr>, negated: bool) -> Expr {
+    let mut inner = &*expr;
+    while let Expr::Unary { op: UnaryOp::Neg | UnaryOp::Plus, expr } = inner {
+        inner = expr;
+    }
+    match inner {
+        Expr::Literal(v) if *v != Value::Null => Expr::Literal(Value::Integer(i64::from(negated))),
+        _ => Expr::IsNull { expr, negated },
+    }
 }
 
 impl Converter {
@@ -953,6 +965,7 @@ impl Converter {
     /// A query. Queries do not count towards [`MAX_EXPR_DEPTH`] themselves
     /// (a subquery inside an expression counts as one level, as in SQLite);
     /// their nesting is bounded by sqlparser's recursion limit.
+    #[recursive::recursive]
     fn query(&mut self, mut query: Box<sp::Query>) -> Result<Query> {
         // Fields are checked through the box and moved out one by one: the
         // query is large and this frame is on the stack of every subquery.
@@ -1085,6 +1098,7 @@ impl Converter {
         Ok(result)
     }
 
+    #[recursive::recursive]
     fn set_operand(&mut self, body: Box<sp::SetExpr>) -> Result<SetExpr> {
         match *body {
             sp::SetExpr::Select(select) => Ok(SetExpr::Select(Box::new(self.select(select)?))),
@@ -1263,6 +1277,7 @@ impl Converter {
         Ok(left)
     }
 
+    #[recursive::recursive]
     fn table_factor(&mut self, factor: &mut sp::TableFactor) -> Result<FromItem> {
         match factor {
             sp::TableFactor::Table {
@@ -1347,6 +1362,7 @@ impl Converter {
         Ok(Box::new(self.expr_box(expr)?))
     }
 
+    #[recursive::recursive]
     fn expr_node(&mut self, expr: Box<sp::Expr>) -> Result<Expr> {
         use sp::Expr as E;
         match *expr {
@@ -1354,8 +1370,8 @@ impl Converter {
             E::Value(value) => literal(value.value),
             E::BinaryOp { left, op, right } => self.binary(left, op, right),
             E::UnaryOp { op, expr } => self.unary(op, expr),
-            E::IsNull(e) => Ok(Expr::IsNull { expr: self.boxed(e)?, negated: false }),
-            E::IsNotNull(e) => Ok(Expr::IsNull { expr: self.boxed(e)?, negated: true }),
+            E::IsNull(e) => Ok(is_null(self.boxed(e)?, false)),
+            E::IsNotNull(e) => Ok(is_null(self.boxed(e)?, true)),
             _ => self.expr_other(expr),
         }
     }
@@ -1570,7 +1586,7 @@ impl Converter {
         let left = self.boxed(left)?;
         let right = self.boxed(right)?;
         if *right == Expr::Literal(Value::Null) {
-            return Ok(Expr::IsNull { expr: left, negated });
+            return Ok(is_null(left, negated));
         }
         Ok(Expr::Binary { op: if negated { BinaryOp::IsNot } else { BinaryOp::Is }, left, right })
     }

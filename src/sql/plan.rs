@@ -74,7 +74,7 @@ pub enum CExpr {
     /// `[NOT] EXISTS (subquery)`.
     Exists(usize, bool),
     /// A scalar subquery.
-    ScalarSub(usize),
+    ScalarSub(usize, Option<Affinity>),
     /// `[NOT] LIKE` / `GLOB`: operand, pattern, escape, negated, glob.
     Like(Box<CExpr>, Box<CExpr>, Option<Box<CExpr>>, bool, bool),
     /// `CASE`.
@@ -90,7 +90,7 @@ impl CExpr {
     /// or a CAST's type; none otherwise.
     pub fn affinity(&self) -> Option<Affinity> {
         match self {
-            CExpr::Col { aff, .. } | CExpr::Outer { aff, .. } => *aff,
+            CExpr::Col { aff, .. } | CExpr::Outer { aff, .. } | CExpr::ScalarSub(_, aff) => *aff,
             CExpr::Cast(_, t) => Some(affinity(Some(t))),
             _ => None,
         }
@@ -395,6 +395,10 @@ pub struct Scope<'p> {
     cols: Vec<ScopeCol>,
     parent: Option<&'p Scope<'p>>,
     correlated: Cell<bool>,
+    /// The highest of this scope's columns that a subquery compiled in it
+    /// has read (so a WHERE conjunct whose subquery reads a later join
+    /// source is not evaluated before that source's row exists).
+    read_by_subquery: Cell<Option<usize>>,
     /// SELECT aliases (SQLite lets WHERE, GROUP BY and HAVING use them).
     aliases: Vec<(String, ast::Expr)>,
 }
@@ -407,7 +411,7 @@ impl std::fmt::Debug for Scope<'_> {
 
 impl<'p> Scope<'p> {
     fn new(cols: Vec<ScopeCol>, parent: Option<&'p Scope<'p>>) -> Scope<'p> {
-        Scope { cols, parent, correlated: Cell::new(false), aliases: Vec::new() }
+        Scope { cols, parent, correlated: Cell::new(false), read_by_subquery: Cell::new(None), aliases: Vec::new() }
     }
 
     /// The column a name refers to: `(depth, position, affinity)`.
@@ -454,6 +458,7 @@ impl<'p> Scope<'p> {
                                 x = sc.parent;
                             }
                         }
+                        s.read_by_subquery.set(s.read_by_subquery.get().max(Some(*i)));
                     }
                     return Ok(Some((depth, *i, s.cols[*i].aff)));
                 }
@@ -582,6 +587,7 @@ impl<'c> Planner<'c> {
     }
 
     /// Plan a query; `parent` is the enclosing query's scope (subqueries).
+    #[recursive::recursive]
     pub fn plan_query(&mut self, q: &ast::Query, parent: Option<&Scope<'_>>) -> Result<QueryPlan> {
         if let ast::SetExpr::Select(sel) = &q.body {
             return self.plan_select(sel, &q.order_by, q.limit.as_ref(), q.offset.as_ref(), parent);
@@ -607,11 +613,9 @@ impl<'c> Planner<'c> {
         let scope = Scope::new(cols, parent);
         let mut keys = Vec::new();
         for o in &q.order_by {
-            let expr = match &o.expr {
-                ast::Expr::Literal(Value::Integer(k)) => {
-                    CExpr::Col { idx: self.ordinal(*k, body.columns.len())?, aff: None }
-                }
-                e => self.compile(e, &scope, None)?,
+            let expr = match integer_term(&o.expr) {
+                Some(k) => CExpr::Col { idx: self.ordinal(k, body.columns.len())?, aff: None },
+                None => self.compile(&o.expr, &scope, None)?,
             };
             keys.push(SortKey { expr, desc: o.desc, nulls_first: o.nulls_first.unwrap_or(!o.desc) });
         }
@@ -687,6 +691,7 @@ impl<'c> Planner<'c> {
     }
 
     /// A table, view or subquery of FROM as a source.
+    #[recursive::recursive]
     fn source(&mut self, item: &ast::FromItem) -> Result<Vec<Source>> {
         match item {
             ast::FromItem::Table { name, alias } => {
@@ -853,9 +858,15 @@ impl<'c> Planner<'c> {
         }
         let mut compiled: Vec<(CExpr, usize)> = Vec::new();
         for c in &pool {
+            scope.read_by_subquery.set(None);
             let e = self.compile(c, &scope, None)?;
-            // The join level that makes every column it reads available.
-            let level = (0..sources.len()).rev().find(|&i| e.reads_from(offsets[i])).unwrap_or(0);
+            // The join level that makes every column it reads available,
+            // itself or through a correlated subquery.
+            let sub_read = scope.read_by_subquery.get();
+            let level = (0..sources.len())
+                .rev()
+                .find(|&i| e.reads_from(offsets[i]) || sub_read.is_some_and(|m| m >= offsets[i]))
+                .unwrap_or(0);
             compiled.push((e, level));
         }
         // Conditions that read a LEFT JOIN's right side, or later sources,
@@ -944,15 +955,15 @@ impl<'c> Planner<'c> {
 
         let mut group: Vec<CExpr> = Vec::new();
         for g in &sel.group_by {
-            let e = match g {
-                ast::Expr::Literal(Value::Integer(k)) => {
+            let e = match integer_term(g) {
+                Some(k) => {
                     let items = self.expand_items(&sel.items, &scope)?;
-                    let (e, _) = items.get((*k as usize).wrapping_sub(1)).ok_or_else(|| {
+                    let (e, _) = items.get(usize::try_from(k).unwrap_or(0).wrapping_sub(1)).ok_or_else(|| {
                         Error::Sql(format!("GROUP BY term out of range - should be between 1 and {}", items.len()))
                     })?;
                     self.compile(e, &scope, None)?
                 }
-                e => self.compile(e, &scope, None)?,
+                None => self.compile(g, &scope, None)?,
             };
             group.push(e);
         }
@@ -981,10 +992,9 @@ impl<'c> Planner<'c> {
                 }
                 _ => column_name(e, alias),
             });
-            affs.push(match &c {
-                CExpr::Col { aff, .. } => *aff,
-                _ => None,
-            });
+            // sqlite3ExprAffinity: a column's (also an enclosing query's),
+            // a CAST's, a scalar subquery's.
+            affs.push(c.affinity());
             exprs.push(c);
         }
         let n = exprs.len();
@@ -1000,9 +1010,9 @@ impl<'c> Planner<'c> {
         let mut keys = Vec::new();
         let mut hidden: Vec<CExpr> = Vec::new();
         for o in order_by {
-            let idx = match &o.expr {
-                ast::Expr::Literal(Value::Integer(k)) => self.ordinal(*k, n)?,
-                e => {
+            let idx = match (integer_term(&o.expr), &o.expr) {
+                (Some(k), _) => self.ordinal(k, n)?,
+                (None, e) => {
                     let by_alias = match e {
                         ast::Expr::Column { table: None, name } => {
                             items.iter().position(|(_, a)| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(name)))
@@ -1102,6 +1112,7 @@ impl<'c> Planner<'c> {
 
     /// Compile an expression in `scope`. With `agg`, aggregate calls become
     /// references to the aggregate operator's results.
+    #[recursive::recursive]
     fn compile(&mut self, e: &ast::Expr, scope: &Scope<'_>, mut agg: Option<&mut AggMode<'_>>) -> Result<CExpr> {
         let rec = |p: &mut Planner<'c>, x: &ast::Expr, agg: &mut Option<&mut AggMode<'_>>| -> Result<Box<CExpr>> {
             Ok(Box::new(p.compile(x, scope, agg.as_deref_mut())?))
@@ -1177,7 +1188,8 @@ impl<'c> Planner<'c> {
                         self.subs[id].plan.columns.len()
                     )));
                 }
-                CExpr::ScalarSub(id)
+                // A scalar subquery has its column's affinity (SQLite).
+                CExpr::ScalarSub(id, self.subs[id].plan.affinities.first().copied().flatten())
             }
             ast::Expr::Like { expr, pattern, escape, negated, glob } => CExpr::Like(
                 rec(self, expr, &mut agg)?,
@@ -1276,6 +1288,21 @@ fn split_c(e: &CExpr, out: &mut Vec<CExpr>) {
 }
 
 /// Whether an expression holds an aggregate call (not inside a subquery).
+/// The column number an ORDER BY or GROUP BY term names: an integer
+/// literal, under any unary `+` and `-` (SQLite's `sqlite3ExprIsInteger`,
+/// so `ORDER BY -(-2)` is the second column and `ORDER BY -1` an error).
+/// Only literals that fit in 32 bits count: `ORDER BY 2147483648` orders
+/// by a constant.
+fn integer_term(e: &ast::Expr) -> Option<i64> {
+    match e {
+        // A folded `-k` counts when `k` does.
+        ast::Expr::Literal(Value::Integer(k)) => Some(*k).filter(|k| k.unsigned_abs() <= i32::MAX as u64),
+        ast::Expr::Unary { op: ast::UnaryOp::Plus, expr } => integer_term(expr),
+        ast::Expr::Unary { op: ast::UnaryOp::Neg, expr } => integer_term(expr)?.checked_neg(),
+        _ => None,
+    }
+}
+
 fn contains_agg(e: &ast::Expr) -> bool {
     use ast::Expr::*;
     match e {
@@ -1314,7 +1341,7 @@ fn independent(e: &CExpr, offset: usize) -> bool {
     let mut ok = true;
     e.walk(&mut |x| match x {
         CExpr::Col { idx, .. } if *idx >= offset => ok = false,
-        CExpr::ScalarSub(_) | CExpr::InSub(..) | CExpr::Exists(..) => ok = false,
+        CExpr::ScalarSub(..) | CExpr::InSub(..) | CExpr::Exists(..) => ok = false,
         _ => {}
     });
     ok

@@ -141,11 +141,38 @@ pub fn to_real(v: &Value) -> f64 {
 
 /// A value as i64, as `CAST(x AS INTEGER)` does (reals truncate and clamp).
 pub fn to_int(v: &Value) -> i64 {
+    // Text is read as SQLite's `sqlite3Atoi64` does: the longest integer
+    // prefix, clamped to the i64 range (`'1e3'` is 1, `' 12abc'` is 12).
+    let text = match v {
+        Value::Text(t) => Some(t.as_bytes()),
+        Value::Blob(b) => Some(b.as_slice()),
+        _ => None,
+    };
+    if let Some(t) = text {
+        return int_prefix(t);
+    }
     match to_numeric(v) {
         Value::Integer(i) => i,
         Value::Real(r) => real_to_int(r),
         _ => 0,
     }
+}
+
+/// The integer at the start of `t` after blanks and a sign; 0 if none.
+fn int_prefix(t: &[u8]) -> i64 {
+    let t = t.trim_ascii_start();
+    let (neg, digits) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut n: i128 = 0;
+    for d in digits.iter().take_while(|c| c.is_ascii_digit()) {
+        // Past 20 digits the value is clamped anyway.
+        n = (n * 10 + i128::from(d - b'0')).min(i128::from(u64::MAX));
+    }
+    let n = if neg { -n } else { n };
+    n.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// Truncate a real to an integer, clamping to the i64 range.
