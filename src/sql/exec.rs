@@ -568,11 +568,14 @@ fn aggregate<S: PageStore>(
     }
     let mut order: Vec<Group> = Vec::new();
     let mut by_key: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut args: Row = Vec::new();
     while let Some(row) = input.next(cx)? {
         let keys = group.iter().map(|g| eval(g, &row, cx)).collect::<Result<Row>>()?;
-        let k = row_key(&keys);
-        let gi = match by_key.get(&k) {
-            Some(&i) => i,
+        // Without GROUP BY every row is in the one group: no key to hash.
+        let known = if group.is_empty() { (!order.is_empty()).then_some(0) } else { None };
+        let k = if known.is_some() { Vec::new() } else { row_key(&keys) };
+        let gi = match known.or_else(|| by_key.get(&k).copied()) {
+            Some(i) => i,
             None => {
                 order.push(Group {
                     last: Vec::new(),
@@ -586,7 +589,10 @@ fn aggregate<S: PageStore>(
         };
         let g = &mut order[gi];
         for (i, a) in aggs.iter().enumerate() {
-            let args = a.args.iter().map(|e| eval(e, &row, cx)).collect::<Result<Row>>()?;
+            args.clear();
+            for e in &a.args {
+                args.push(eval(e, &row, cx)?);
+            }
             if a.distinct
                 && (args.first().is_some_and(|v| matches!(v, Value::Null))
                     || !g.seen[i].insert(row_key(&args[..1.min(args.len())])))
@@ -944,6 +950,13 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
         }
         CExpr::Cast(a, t) => types::cast(&eval(a, row, cx)?, t),
         CExpr::Func(f, args) => {
+            // f(column) reads the row's value in place: no copy of a long
+            // text or blob just to measure or convert it.
+            if let [CExpr::Col { idx, .. }] = args.as_slice()
+                && let Some(v) = row.get(*idx)
+            {
+                return func::call(*f, std::slice::from_ref(v));
+            }
             let vals = args.iter().map(|x| eval(x, row, cx)).collect::<Result<Vec<_>>>()?;
             func::call(*f, &vals)?
         }

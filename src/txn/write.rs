@@ -62,9 +62,16 @@ pub struct WriteTxn {
     /// Pages first touched since the current statement began (statement
     /// rollback), when a statement is open.
     stmt: RefCell<Option<BTreeMap<PageId, StmtUndo>>>,
+    /// Page buffers of finished statements' images, reused by the next
+    /// statement (a bulk load runs one statement per row; allocating and
+    /// freeing a page-sized buffer for each cost more than the copy).
+    spare: RefCell<Vec<Box<[u8]>>>,
     _rw: Option<ArcRwLockWriteGuard<RawRwLock, ()>>,
     _writer: Option<ArcMutexGuard<RawMutex, ()>>,
 }
+
+/// Page buffers kept for reuse by the next statement's images.
+const MAX_SPARE_BUFFERS: usize = 16;
 
 /// How a statement rollback restores a page.
 #[derive(Debug)]
@@ -100,6 +107,7 @@ impl WriteTxn {
         WriteTxn {
             engine: engine.clone(),
             stmt: RefCell::new(None),
+            spare: RefCell::new(Vec::new()),
             txid,
             undo: RefCell::new(BTreeMap::new()),
             failed: Cell::new(false),
@@ -143,7 +151,14 @@ impl WriteTxn {
             && !stmt.contains_key(&id)
         {
             let entry = if self.undo.borrow().contains_key(&id) {
-                StmtUndo::Copy(page.to_vec().into_boxed_slice(), page.is_dirty())
+                let img = match self.spare.borrow_mut().pop() {
+                    Some(mut buf) if buf.len() == page.len() => {
+                        buf.copy_from_slice(page);
+                        buf
+                    }
+                    _ => page.to_vec().into_boxed_slice(),
+                };
+                StmtUndo::Copy(img, page.is_dirty())
             } else {
                 StmtUndo::TxnFirst
             };
@@ -253,7 +268,16 @@ impl WriteTxn {
 
     /// End the statement, keeping its changes.
     pub fn end_statement(&self) {
-        self.stmt.borrow_mut().take();
+        if let Some(stmt) = self.stmt.borrow_mut().take() {
+            let mut spare = self.spare.borrow_mut();
+            for u in stmt.into_values() {
+                if let StmtUndo::Copy(buf, _) = u
+                    && spare.len() < MAX_SPARE_BUFFERS
+                {
+                    spare.push(buf);
+                }
+            }
+        }
     }
 
     /// Undo the changes of the current statement (in memory), keeping the

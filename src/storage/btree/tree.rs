@@ -489,6 +489,7 @@ impl BTree {
             hi: hi.map(<[u8]>::to_vec),
             dir,
             done: false,
+            batch: std::collections::VecDeque::new(),
         };
         let start = match dir {
             Direction::Forward => &c.lo,
@@ -673,6 +674,9 @@ pub struct Cursor {
     hi: Bound<Vec<u8>>,
     dir: Direction,
     done: bool,
+    /// Entries already read from the current leaf, in walking order: a
+    /// leaf is pinned and verified once, not once per entry.
+    batch: std::collections::VecDeque<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Cursor {
@@ -693,6 +697,9 @@ impl Cursor {
     /// The next (key, value), or `None` past the end of the range.
     #[allow(clippy::should_implement_trait)]
     pub fn next<S: PageStore>(&mut self, s: &S) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        if let Some(item) = self.batch.pop_front() {
+            return Ok(Some(item));
+        }
         let t = self.tree;
         for _ in 0..(1usize << 32) {
             if self.done || self.leaf.is_none() {
@@ -701,38 +708,42 @@ impl Cursor {
             }
             let p = t.read(s, self.leaf)?;
             let n = node::count(&p);
-            let index = match self.dir {
-                Direction::Forward if self.pos < n => Some(self.pos),
-                Direction::Backward if self.pos > 0 && self.pos <= n => Some(self.pos - 1),
-                _ => None,
-            };
-            let Some(i) = index else {
-                // Off this leaf: step to the sibling.
-                let (next, start) = match self.dir {
-                    Direction::Forward => (node::right(&p), None),
-                    Direction::Backward => (node::left(&p), Some(())),
+            // Every entry left on this leaf, up to the end of the range.
+            loop {
+                let index = match self.dir {
+                    Direction::Forward if self.pos < n => self.pos,
+                    Direction::Backward if self.pos > 0 && self.pos <= n => self.pos - 1,
+                    _ => break,
+                };
+                let k = node::key(&p, index).map_err(t.malformed(s, self.leaf))?;
+                let (above, below) = self.in_range(k);
+                if (self.dir == Direction::Forward && !below) || (self.dir == Direction::Backward && !above) {
+                    self.done = true;
+                    break;
+                }
+                let v = node::value(&p, index).map_err(t.malformed(s, self.leaf))?;
+                self.batch.push_back((k.to_vec(), v.to_vec()));
+                match self.dir {
+                    Direction::Forward => self.pos += 1,
+                    Direction::Backward => self.pos -= 1,
+                }
+            }
+            if !self.done {
+                // Off this leaf: on to the sibling.
+                let next = match self.dir {
+                    Direction::Forward => node::right(&p),
+                    Direction::Backward => node::left(&p),
                 };
                 drop(p);
                 self.leaf = next;
                 self.pos = 0;
-                if start.is_some() && !next.is_none() {
+                if self.dir == Direction::Backward && !next.is_none() {
                     self.pos = node::count(&t.read(s, next)?);
                 }
-                continue;
-            };
-            let k = node::key(&p, i).map_err(t.malformed(s, self.leaf))?;
-            let (above, below) = self.in_range(k);
-            if (self.dir == Direction::Forward && !below) || (self.dir == Direction::Backward && !above) {
-                self.done = true;
-                return Ok(None);
             }
-            let v = node::value(&p, i).map_err(t.malformed(s, self.leaf))?;
-            let item = (k.to_vec(), v.to_vec());
-            match self.dir {
-                Direction::Forward => self.pos += 1,
-                Direction::Backward => self.pos -= 1,
+            if let Some(item) = self.batch.pop_front() {
+                return Ok(Some(item));
             }
-            return Ok(Some(item));
         }
         Err(s.corrupt(self.leaf, "leaf chain with a cycle".into()))
     }
