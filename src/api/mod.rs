@@ -7,6 +7,7 @@
 //! `txn`; nothing below calls up into it.
 
 pub mod database;
+pub mod inspect;
 pub mod params;
 pub mod row;
 pub mod statement;

@@ -26,6 +26,7 @@
 //!    simulation replays exactly.
 
 mod os;
+mod readonly;
 mod sim;
 
 use std::fmt;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use os::OsVfs;
+pub use readonly::ReadOnlyVfs;
 pub use sim::{
     CrashHook, CrashImage, Errno, Fault, LossMode, OpFilter, OpKind, SimStats, SimVfs, TraceEntry, When, WriteObserver,
 };

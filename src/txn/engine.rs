@@ -296,6 +296,22 @@ impl Engine {
         &self.inner.wal
     }
 
+    /// The file system the database lives on (tools read the WAL and the
+    /// control file through it).
+    pub fn vfs(&self) -> &Arc<dyn Vfs> {
+        &self.inner.vfs
+    }
+
+    /// The settings the engine was opened with.
+    pub fn options(&self) -> &EngineOptions {
+        &self.inner.opts
+    }
+
+    /// Redo point of the current checkpoint (recovery would start here).
+    pub fn redo_lsn(&self) -> Lsn {
+        Lsn(self.inner.redo_lsn.load(Ordering::Acquire))
+    }
+
     /// End of the durable log: every commit whose LSN is below it survives
     /// any crash.
     pub fn durable_lsn(&self) -> Lsn {
