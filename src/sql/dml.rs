@@ -172,7 +172,10 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -
     }
     // Conflicts, all found before anything is written.
     let mut conflicts: Vec<i64> = Vec::new();
-    if explicit.is_some() && store.get(s, rowid)?.is_some() {
+    // Under ABORT a duplicate rowid is found by the insert itself, which
+    // leaves the tree unchanged (one descent instead of two); the unique
+    // indexes are checked before it, so nothing is half-written.
+    if explicit.is_some() && plan.on_conflict != OnConflict::Abort && store.get(s, rowid)?.is_some() {
         match plan.on_conflict {
             OnConflict::Abort => return Err(rowid_error(t)),
             OnConflict::Ignore => return Ok(false),
@@ -196,7 +199,10 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -
     for other in conflicts {
         remove_row(s, t, &plan.indexes, other)?;
     }
-    store.insert_raw(s, Some(rowid), &row)?;
+    store.insert_raw(s, Some(rowid), &row).map_err(|e| match e {
+        Error::Constraint { kind: ConstraintKind::PrimaryKey, .. } => rowid_error(t),
+        e => e,
+    })?;
     for idx in &plan.indexes {
         index_add(s, idx, &row, rowid)?;
     }
