@@ -240,9 +240,12 @@ impl BTree {
             return Ok(true);
         }
         let mut cells = node::cells(&leaf).map_err(self.malformed(s, leaf_id))?;
+        // A key past the end of the last leaf: the tree is being appended
+        // to (ascending rowids), so the full leaf stays full.
+        let appending = pos == cells.len() && node::right(&leaf).is_none();
         cells.insert(pos, cell);
         drop(leaf);
-        self.split_leaf(s, path, leaf_id, cells)?;
+        self.split_leaf(s, path, leaf_id, cells, appending)?;
         Ok(true)
     }
 
@@ -261,8 +264,12 @@ impl BTree {
         path: Vec<(PageId, usize)>,
         id: PageId,
         cells: Vec<Vec<u8>>,
+        appending: bool,
     ) -> Result<()> {
-        let m = split_point(&cells);
+        // Appending, the new key alone starts the new leaf (as SQLite's
+        // balance_quick): a table filled in rowid order ends with full
+        // leaves, not half-full ones — half the pages, half the log.
+        let m = if appending && cells.len() > 1 { cells.len() - 1 } else { split_point(&cells) };
         let sep = key_of(&cells[m], true).to_vec();
         if id == self.root {
             let (a, mut pa) = alloc::allocate(s, PageType::BTreeLeaf)?;
