@@ -454,3 +454,30 @@ fn the_handle_is_send_and_sync_and_deep_nesting_fits_a_default_thread_stack() {
     assert_eq!(results[6], Ok(1));
     assert!(too_deep(&results[7]), "{:?}", results[7]);
 }
+
+#[test]
+fn a_storage_error_in_a_single_row_insert_ends_the_transaction_and_loses_nothing_committed() {
+    // Single-row inserts run without a statement savepoint (they check
+    // everything before writing); a failure after their first write, here a
+    // buffer pool too small for the transaction, rolls the transaction back.
+    let vfs = SimVfs::new(11);
+    let opts = Options { pool_bytes: 16 * 4096, pool_cap_bytes: 16 * 4096, ..Options::default() };
+    let db = Database::open_on(Arc::new(vfs.clone()), Path::new("small.db"), opts).unwrap();
+    db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)", ()).unwrap();
+    db.execute("INSERT INTO t VALUES (1, zeroblob(100))", ()).unwrap();
+    let tx = db.transaction().unwrap();
+    let mut failure = None;
+    for id in 2..1000 {
+        if let Err(e) = tx.execute("INSERT INTO t VALUES (?, zeroblob(3000))", [id]) {
+            failure = Some(e);
+            break;
+        }
+    }
+    let e = failure.expect("the pool fills up");
+    assert!(matches!(e, Error::BufferPoolFull { .. }), "{e}");
+    assert!(!db.in_transaction(), "the transaction ended");
+    assert!(tx.commit().is_err(), "nothing left to commit");
+    assert_eq!(count(&db, "SELECT count(*) FROM t"), 1);
+    db.execute("INSERT INTO t VALUES (2, zeroblob(10))", ()).unwrap();
+    assert_eq!(count(&db, "SELECT count(*) FROM t"), 2);
+}

@@ -518,8 +518,13 @@ impl Database {
                 Ok(out) => Ok(out),
                 Err(e) => {
                     // A statement that cannot be undone on its own ends the
-                    // transaction (rolled back when dropped).
-                    if t.w.rollback_statement().is_err() || e.is_poisoned() {
+                    // transaction (rolled back when dropped): one whose
+                    // savepoint cannot be restored, or one run without a
+                    // savepoint that failed for a reason other than a check
+                    // made before its first write (a storage error).
+                    let undone =
+                        if t.w.in_statement() { t.w.rollback_statement().is_ok() } else { raised_before_writing(&e) };
+                    if !undone || e.is_poisoned() {
                         session.txn = None;
                     }
                     Err(e)
@@ -557,14 +562,36 @@ impl Database {
             None => self.catalog_for(&t.w)?,
         };
         let p = c.plan_for(&cat)?;
-        t.w.begin_statement();
+        let savepoint = p.needs_savepoint();
+        if savepoint {
+            t.w.begin_statement();
+        }
         let out = execute(&t.w, &p, &cat, params)?;
-        t.w.end_statement();
+        if savepoint {
+            t.w.end_statement();
+        }
         if out.schema_changed {
             t.catalog = Some((ddl::schema_cookie(&t.w)?, Arc::new(Catalog::load(&t.w)?)));
         }
         Ok(out)
     }
+}
+
+/// Whether `e` is one of the errors a statement without a savepoint
+/// ([`Prepared::needs_savepoint`]) reports before it writes anything: a
+/// violated constraint, a type, a malformed value or statement.
+fn raised_before_writing(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Constraint { .. }
+            | Error::TypeMismatch(_)
+            | Error::TooBig { .. }
+            | Error::Sql(_)
+            | Error::NotSupported(_)
+            | Error::InvalidInput(_)
+            | Error::Parse { .. }
+            | Error::NoRows
+    )
 }
 
 /// Run a planned statement against the pages of `s`.

@@ -14,6 +14,12 @@ use super::database::{Compiled, Database};
 /// inside it. Dropping it without [`commit`](Transaction::commit) rolls it
 /// back.
 ///
+/// A statement that fails a check (a constraint, a type, bad SQL) leaves no
+/// trace and the transaction goes on. A statement that fails on storage
+/// after it began writing — the buffer pool full of this transaction's
+/// changes, an I/O error — ends the transaction, rolled back, as in SQLite;
+/// [`Database::in_transaction`] then says `false` and `commit` fails.
+///
 /// ```
 /// let db = waldb::Database::open_in_memory()?;
 /// db.execute("CREATE TABLE t(x INTEGER UNIQUE)", ())?;

@@ -106,6 +106,17 @@ impl Prepared {
     pub fn writes(&self) -> bool {
         matches!(self.action, Action::Insert(_) | Action::Update(_) | Action::Delete(_) | Action::Schema(_))
     }
+
+    /// Whether a failure could leave part of it applied, so that inside a
+    /// transaction it needs a statement savepoint. A single-row `INSERT …
+    /// VALUES` does not: it evaluates and checks everything (types, NOT
+    /// NULL, the rowid, unique indexes) before its first write, so it fails
+    /// half-way only on a storage error — which then ends the transaction,
+    /// as in SQLite (`src/api/database.rs`). A bulk load is one such
+    /// statement per row and saves a page copy each.
+    pub fn needs_savepoint(&self) -> bool {
+        !matches!(&self.action, Action::Insert(InsertPlan { rows: InsertRows::Values(rows), .. }) if rows.len() == 1)
+    }
 }
 
 /// Plan `stmt` against `catalog`.

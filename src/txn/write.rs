@@ -266,6 +266,11 @@ impl WriteTxn {
         *self.stmt.borrow_mut() = Some(BTreeMap::new());
     }
 
+    /// Whether a statement savepoint is open.
+    pub fn in_statement(&self) -> bool {
+        self.stmt.borrow().is_some()
+    }
+
     /// End the statement, keeping its changes.
     pub fn end_statement(&self) {
         if let Some(stmt) = self.stmt.borrow_mut().take() {
