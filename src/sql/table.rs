@@ -244,13 +244,11 @@ impl RowCursor<'_> {
     /// The next (rowid, row).
     #[allow(clippy::should_implement_trait)]
     pub fn next<S: PageStore>(&mut self, s: &S) -> Result<Option<(i64, Vec<Value>)>> {
-        match self.inner.next(s)? {
-            None => Ok(None),
-            Some((k, v)) => {
-                let rowid = rowid_of(&k).ok_or_else(|| s.corrupt(self.store.table.root, "short rowid key".into()))?;
-                Ok(Some((rowid, self.store.load_value(s, &v)?)))
-            }
-        }
+        let store = &self.store;
+        self.inner.next_with(s, |k, v| {
+            let rowid = rowid_of(k).ok_or_else(|| s.corrupt(store.table.root, "short rowid key".into()))?;
+            Ok((rowid, store.load_value(s, v)?))
+        })
     }
 }
 

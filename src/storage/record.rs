@@ -88,7 +88,8 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Value>, BadRecord> {
     let tags =
         buf.get(at..at.saturating_add(n)).ok_or_else(|| BadRecord(format!("{n} column tags past the record")))?;
     at += n;
-    let mut out = Vec::with_capacity(n);
+    // One spare slot: a table scan appends the rowid to the row.
+    let mut out = Vec::with_capacity(n + 1);
     for &tag in tags {
         out.push(match tag {
             T_NULL => Value::Null,

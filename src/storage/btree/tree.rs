@@ -496,6 +496,8 @@ impl BTree {
             hi: hi.map(<[u8]>::to_vec),
             dir,
             done: false,
+            page: Vec::new(),
+            page_id: PageId::NONE,
             batch: std::collections::VecDeque::new(),
         };
         let start = match dir {
@@ -681,9 +683,12 @@ pub struct Cursor {
     hi: Bound<Vec<u8>>,
     dir: Direction,
     done: bool,
-    /// Entries already read from the current leaf, in walking order: a
-    /// leaf is pinned and verified once, not once per entry.
-    batch: std::collections::VecDeque<(Vec<u8>, Vec<u8>)>,
+    /// A copy of the leaf being walked and the cells of it still to
+    /// return, in walking order: a leaf is pinned, verified and copied once,
+    /// not once per entry.
+    page: Vec<u8>,
+    page_id: PageId,
+    batch: std::collections::VecDeque<usize>,
 }
 
 impl Cursor {
@@ -704,14 +709,33 @@ impl Cursor {
     /// The next (key, value), or `None` past the end of the range.
     #[allow(clippy::should_implement_trait)]
     pub fn next<S: PageStore>(&mut self, s: &S) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        if let Some(item) = self.batch.pop_front() {
-            return Ok(Some(item));
+        self.next_with(s, |k, v| Ok((k.to_vec(), v.to_vec())))
+    }
+
+    /// The next entry, handed to `f` as `(key, value)` slices (no copies).
+    pub fn next_with<S: PageStore, T>(
+        &mut self,
+        s: &S,
+        f: impl FnOnce(&[u8], &[u8]) -> Result<T>,
+    ) -> Result<Option<T>> {
+        if self.batch.is_empty() && !self.fill(s)? {
+            return Ok(None);
         }
+        let Some(i) = self.batch.pop_front() else { return Ok(None) };
+        let t = self.tree;
+        let k = node::key(&self.page, i).map_err(t.malformed(s, self.page_id))?;
+        let v = node::value(&self.page, i).map_err(t.malformed(s, self.page_id))?;
+        f(k, v).map(Some)
+    }
+
+    /// Copy the next leaf with entries in range and queue them; false at
+    /// the end.
+    fn fill<S: PageStore>(&mut self, s: &S) -> Result<bool> {
         let t = self.tree;
         for _ in 0..(1usize << 32) {
             if self.done || self.leaf.is_none() {
                 self.done = true;
-                return Ok(None);
+                return Ok(false);
             }
             let p = t.read(s, self.leaf)?;
             let n = node::count(&p);
@@ -728,15 +752,20 @@ impl Cursor {
                     self.done = true;
                     break;
                 }
-                let v = node::value(&p, index).map_err(t.malformed(s, self.leaf))?;
-                self.batch.push_back((k.to_vec(), v.to_vec()));
+                self.batch.push_back(index);
                 match self.dir {
                     Direction::Forward => self.pos += 1,
                     Direction::Backward => self.pos -= 1,
                 }
             }
+            if !self.batch.is_empty() {
+                self.page.clear();
+                self.page.extend_from_slice(&p);
+                self.page_id = self.leaf;
+            }
             if !self.done {
-                // Off this leaf: on to the sibling.
+                // Off this leaf: on to the sibling (the copy keeps the
+                // entries queued from this one).
                 let next = match self.dir {
                     Direction::Forward => node::right(&p),
                     Direction::Backward => node::left(&p),
@@ -748,8 +777,8 @@ impl Cursor {
                     self.pos = node::count(&t.read(s, next)?);
                 }
             }
-            if let Some(item) = self.batch.pop_front() {
-                return Ok(Some(item));
+            if !self.batch.is_empty() {
+                return Ok(true);
             }
         }
         Err(s.corrupt(self.leaf, "leaf chain with a cycle".into()))
