@@ -10,6 +10,20 @@
 use crate::value::Value;
 
 /// A Rust value that can be bound to a parameter.
+///
+/// ```
+/// use waldb::{ToSql, Value};
+/// struct Celsius(f64);
+/// impl ToSql for Celsius {
+///     fn to_sql(&self) -> Value {
+///         Value::Real(self.0)
+///     }
+/// }
+/// let db = waldb::Database::open_in_memory()?;
+/// let t: f64 = db.query_row("SELECT ? + 1", [Celsius(20.5)], |r| r.get(0))?;
+/// assert_eq!(t, 21.5);
+/// # Ok::<(), waldb::Error>(())
+/// ```
 pub trait ToSql {
     /// The SQL value.
     fn to_sql(&self) -> Value;
@@ -105,7 +119,20 @@ impl<T: ToSql + ?Sized> ToSql for Box<T> {
     }
 }
 
-/// A statement's parameter values, in order (`?1` is the first).
+/// A statement's parameter values, in order (`?1` is the first): `()`,
+/// tuples of up to 12 [`ToSql`] values, arrays, slices and vectors of one
+/// type, or [`params!`](crate::params) for mixed types in a list.
+///
+/// ```
+/// use waldb::{params, Value};
+/// let db = waldb::Database::open_in_memory()?;
+/// db.execute("CREATE TABLE t(a INTEGER, b TEXT, c REAL)", ())?;
+/// db.execute("INSERT INTO t VALUES (?, ?, ?)", (1, "one", 1.5))?;
+/// db.execute("INSERT INTO t VALUES (?3, ?2, ?1)", [Value::Real(2.5), Value::Text("two".into()), Value::Integer(2)])?;
+/// db.execute("INSERT INTO t VALUES (?, ?, ?)", params![3, "three".to_string(), None::<f64>])?;
+/// assert_eq!(db.query_row("SELECT count(*) FROM t WHERE a IN (?, ?)", [2, 3], |r| r.get::<i64>(0))?, 2);
+/// # Ok::<(), waldb::Error>(())
+/// ```
 pub trait Params {
     /// The values.
     fn into_values(self) -> Vec<Value>;

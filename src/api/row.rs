@@ -12,6 +12,17 @@ use crate::value::Value;
 /// text as `String`; blobs as `Vec<u8>`; integers as `bool` (non-zero is
 /// true); `Option<T>` reads NULL as `None`. Anything else is
 /// [`Error::TypeMismatch`] — there are no silent conversions.
+///
+/// ```
+/// use waldb::{Database, Error};
+/// let db = Database::open_in_memory()?;
+/// let row = db.query_row("SELECT 7, NULL, X'0102', 'seven'", (), |r| Ok(r.clone()))?;
+/// assert_eq!(row.get::<u8>(0)?, 7);
+/// assert_eq!(row.get::<Option<i64>>(1)?, None);
+/// assert_eq!(row.get::<Vec<u8>>(2)?, vec![1, 2]);
+/// assert!(matches!(row.get::<i64>(3), Err(Error::TypeMismatch(_))));
+/// # Ok::<(), waldb::Error>(())
+/// ```
 pub trait FromSql: Sized {
     /// Convert, or say why not.
     fn from_sql(v: &Value) -> std::result::Result<Self, String>;
@@ -106,6 +117,13 @@ impl<T: FromSql> FromSql for Option<T> {
 
 /// Something that picks a column: its position (from 0) or its name
 /// (case-insensitive).
+///
+/// ```
+/// let db = waldb::Database::open_in_memory()?;
+/// let (a, b) = db.query_row("SELECT 1 AS one, 2 AS two", (), |r| Ok((r.get::<i64>(0)?, r.get::<i64>("TWO")?)))?;
+/// assert_eq!((a, b), (1, 2));
+/// # Ok::<(), waldb::Error>(())
+/// ```
 pub trait RowIndex {
     /// The column's position in `columns`.
     fn position(&self, columns: &[String]) -> Result<usize>;
@@ -190,6 +208,18 @@ impl Row {
 }
 
 /// The rows a query returned, with its column names.
+///
+/// ```
+/// let db = waldb::Database::open_in_memory()?;
+/// let rows = db.query("SELECT 1 AS n UNION ALL SELECT 2", ())?;
+/// assert_eq!(rows.columns(), ["n"]);
+/// let mut sum = 0;
+/// for row in &rows {
+///     sum += row.get::<i64>("n")?;
+/// }
+/// assert_eq!((rows.len(), sum), (2, 3));
+/// # Ok::<(), waldb::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rows {
     columns: Vec<String>,
