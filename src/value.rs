@@ -28,6 +28,18 @@ impl Value {
         if r.is_nan() { Value::Null } else { Value::Real(r) }
     }
 
+    /// The storage class's name, as SQLite's `typeof()` spells it in
+    /// capitals (`INTEGER`, `TEXT`, …), for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Integer(_) => "INTEGER",
+            Value::Real(_) => "REAL",
+            Value::Text(_) => "TEXT",
+            Value::Blob(_) => "BLOB",
+        }
+    }
+
     /// SQLite's storage-class rank: NULL < numbers < text < blobs.
     fn rank(&self) -> u8 {
         match self {

@@ -28,18 +28,8 @@ pub trait FromSql: Sized {
     fn from_sql(v: &Value) -> std::result::Result<Self, String>;
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NULL",
-        Value::Integer(_) => "INTEGER",
-        Value::Real(_) => "REAL",
-        Value::Text(_) => "TEXT",
-        Value::Blob(_) => "BLOB",
-    }
-}
-
 fn wrong<T>(v: &Value, want: &str) -> std::result::Result<T, String> {
-    Err(format!("{} value cannot be read as {want}", kind(v)))
+    Err(format!("{} value cannot be read as {want}", v.type_name()))
 }
 
 impl FromSql for Value {

@@ -24,16 +24,6 @@ use super::prepare::{DeletePlan, InsertPlan, InsertRows, UpdatePlan};
 use super::table::{RowStore, index_add, index_delete, unique_conflict, unique_error};
 use super::types::{Affinity, apply_affinity};
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NULL",
-        Value::Integer(_) => "INTEGER",
-        Value::Real(_) => "REAL",
-        Value::Text(_) => "TEXT",
-        Value::Blob(_) => "BLOB",
-    }
-}
-
 /// Convert `v` for storage in column `c` of `t`, or refuse it.
 pub fn conform(t: &Table, c: &Column, v: Value) -> Result<Value> {
     let v = apply_affinity(v, c.affinity);
@@ -54,7 +44,7 @@ pub fn conform(t: &Table, c: &Column, v: Value) -> Result<Value> {
     } else {
         Err(Error::TypeMismatch(format!(
             "cannot store {} value in {} column {}.{}",
-            type_name(&v),
+            v.type_name(),
             c.type_name.as_deref().unwrap_or("untyped"),
             t.name,
             c.name
@@ -88,7 +78,7 @@ fn requested_rowid(t: &Table, row: &[Value]) -> Result<Option<i64>> {
             "{}.{} is the rowid and must be an integer, not {}",
             t.name,
             t.columns[a].name,
-            type_name(other)
+            other.type_name()
         ))),
     }
 }

@@ -769,6 +769,37 @@ fn cmp_op(op: BinaryOp, o: Ordering) -> bool {
     }
 }
 
+/// The three-valued result of `x [NOT] IN (…)`: true on an equal
+/// candidate, NULL if none was equal but some comparison was NULL.
+#[derive(Default)]
+struct Membership {
+    found: bool,
+    null: bool,
+}
+
+impl Membership {
+    /// Record one comparison; true once a candidate is equal (stop).
+    fn test(&mut self, c: Option<Ordering>) -> bool {
+        match c {
+            Some(Ordering::Equal) => self.found = true,
+            None => self.null = true,
+            _ => {}
+        }
+        self.found
+    }
+
+    fn result(&self, negated: bool) -> Value {
+        let r = if self.found {
+            Some(true)
+        } else if self.null {
+            None
+        } else {
+            Some(false)
+        };
+        bool_value(if negated { r.map(|b| !b) } else { r })
+    }
+}
+
 /// Evaluate an expression against `row`.
 #[recursive::recursive]
 pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Result<Value> {
@@ -847,29 +878,16 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
             if matches!(v, Value::Null) {
                 return Ok(if list.is_empty() { Value::Integer(i64::from(*negated)) } else { Value::Null });
             }
-            let mut found = false;
-            let mut null = false;
+            // `a IN (x, y)` is `a = +x OR a = +y`: the list's values have
+            // no affinity, even columns and CASTs (SQLite's rule).
+            let mut m = Membership::default();
             for x in list {
                 let w = eval(x, row, cx)?;
-                // `a IN (x, y)` is `a = +x OR a = +y`: the list's values
-                // have no affinity, even columns and CASTs (SQLite's rule).
-                match compare(&v, a.affinity(), &w, None) {
-                    Some(Ordering::Equal) => {
-                        found = true;
-                        break;
-                    }
-                    None => null = true,
-                    _ => {}
+                if m.test(compare(&v, a.affinity(), &w, None)) {
+                    break;
                 }
             }
-            let r = if found {
-                Some(true)
-            } else if null {
-                None
-            } else {
-                Some(false)
-            };
-            bool_value(if *negated { r.map(|b| !b) } else { r })
+            m.result(*negated)
         }
         CExpr::InSub(a, id, negated) => {
             let v = eval(a, row, cx)?;
@@ -878,27 +896,13 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
                 return Ok(if rows.is_empty() { Value::Integer(i64::from(*negated)) } else { Value::Null });
             }
             let aff = cx.subs.get(*id).and_then(|s| s.plan.affinities.first().copied().flatten());
-            let mut found = false;
-            let mut null = false;
+            let mut m = Membership::default();
             for r in rows.iter() {
-                let w = r.first().cloned().unwrap_or(Value::Null);
-                match compare(&v, a.affinity(), &w, aff) {
-                    Some(Ordering::Equal) => {
-                        found = true;
-                        break;
-                    }
-                    None => null = true,
-                    _ => {}
+                if m.test(compare(&v, a.affinity(), r.first().unwrap_or(&Value::Null), aff)) {
+                    break;
                 }
             }
-            let r = if found {
-                Some(true)
-            } else if null {
-                None
-            } else {
-                Some(false)
-            };
-            bool_value(if *negated { r.map(|b| !b) } else { r })
+            m.result(*negated)
         }
         CExpr::Exists(id, negated) => {
             let rows = sub_rows(*id, row, cx)?;

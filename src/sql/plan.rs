@@ -389,6 +389,14 @@ struct ScopeCol {
     display: String,
 }
 
+impl ScopeCol {
+    /// An output column of a query read as a source (a subquery, a view,
+    /// the result a compound's ORDER BY sees).
+    fn output(table: Option<String>, name: &str, aff: Option<Affinity>) -> ScopeCol {
+        ScopeCol { table, name: lower(name), aff, hidden: false, qualified_only: false, display: name.to_string() }
+    }
+}
+
 /// The names visible to an expression: the current row's columns, and the
 /// enclosing queries'.
 pub struct Scope<'p> {
@@ -597,19 +605,8 @@ impl<'c> Planner<'c> {
             return Ok(body);
         }
         // ORDER BY of a compound or VALUES: over its output columns.
-        let cols: Vec<ScopeCol> = body
-            .columns
-            .iter()
-            .zip(&body.affinities)
-            .map(|(n, a)| ScopeCol {
-                table: None,
-                name: lower(n),
-                aff: *a,
-                hidden: false,
-                qualified_only: false,
-                display: n.clone(),
-            })
-            .collect();
+        let cols: Vec<ScopeCol> =
+            body.columns.iter().zip(&body.affinities).map(|(n, a)| ScopeCol::output(None, n, *a)).collect();
         let scope = Scope::new(cols, parent);
         let mut keys = Vec::new();
         for o in &q.order_by {
@@ -796,14 +793,7 @@ impl<'c> Planner<'c> {
         let cols = names
             .iter()
             .zip(&plan.affinities)
-            .map(|(n, a)| ScopeCol {
-                table: if qual.is_empty() { None } else { Some(qual.clone()) },
-                name: lower(n),
-                aff: *a,
-                hidden: false,
-                qualified_only: false,
-                display: n.clone(),
-            })
+            .map(|(n, a)| ScopeCol::output((!qual.is_empty()).then(|| qual.clone()), n, *a))
             .collect();
         self.derived += 1;
         Source {
