@@ -113,7 +113,7 @@ pub fn open<'n, S: PageStore + 'n>(
             }
             Box::new(VecIter(out.into_iter()))
         }
-        Node::Scan { table, access, desc } => open_scan(table, access, *desc, cx, left)?,
+        Node::Scan { table, access, desc, needed } => open_scan(table, access, *desc, needed.as_deref(), cx, left)?,
         Node::Derived { id, plan } => {
             let rows = match cx.derived.get(id) {
                 Some(r) => r.clone(),
@@ -354,8 +354,8 @@ impl<'n, S: PageStore + 'n> RowIter<S> for JoinIter<'n, S> {
 /// rowid.
 enum ScanIter<'t> {
     Rows(RowCursor<'t>),
-    Rowids { store: RowStore<'t>, ids: std::vec::IntoIter<i64> },
-    Index { store: RowStore<'t>, cursors: Vec<Cursor>, at: usize, seen: Option<HashSet<i64>> },
+    Rowids { store: RowStore<'t>, want: Option<&'t [bool]>, ids: std::vec::IntoIter<i64> },
+    Index { store: RowStore<'t>, want: Option<&'t [bool]>, cursors: Vec<Cursor>, at: usize, seen: Option<HashSet<i64>> },
 }
 
 impl<S: PageStore> RowIter<S> for ScanIter<'_> {
@@ -365,16 +365,16 @@ impl<S: PageStore> RowIter<S> for ScanIter<'_> {
                 row.push(Value::Integer(rowid));
                 row
             })),
-            ScanIter::Rowids { store, ids } => {
+            ScanIter::Rowids { store, want, ids } => {
                 for id in ids.by_ref() {
-                    if let Some(mut row) = store.get(cx.store, id)? {
+                    if let Some(mut row) = store.get_columns(cx.store, id, *want)? {
                         row.push(Value::Integer(id));
                         return Ok(Some(row));
                     }
                 }
                 Ok(None)
             }
-            ScanIter::Index { store, cursors, at, seen } => {
+            ScanIter::Index { store, want, cursors, at, seen } => {
                 while *at < cursors.len() {
                     match cursors[*at].next(cx.store)? {
                         None => *at += 1,
@@ -385,7 +385,7 @@ impl<S: PageStore> RowIter<S> for ScanIter<'_> {
                             {
                                 continue;
                             }
-                            match store.get(cx.store, id)? {
+                            match store.get_columns(cx.store, id, *want)? {
                                 Some(mut row) => {
                                     row.push(Value::Integer(id));
                                     return Ok(Some(row));
@@ -438,16 +438,19 @@ fn open_scan<'t, S: PageStore>(
     table: &'t super::catalog::Table,
     access: &Access,
     desc: bool,
+    want: Option<&'t [bool]>,
     cx: &mut Ctx<'_, S>,
     left: &[Value],
 ) -> Result<Box<dyn RowIter<S> + 't>> {
     let store = RowStore::new(table);
     let dir = if desc { Direction::Backward } else { Direction::Forward };
     Ok(match access {
-        Access::Full => Box::new(ScanIter::Rows(store.cursor(cx.store, Bound::Unbounded, Bound::Unbounded, dir)?)),
+        Access::Full => {
+            Box::new(ScanIter::Rows(store.cursor(cx.store, Bound::Unbounded, Bound::Unbounded, dir)?.reading(want)))
+        }
         Access::RowidEq(e) => {
             let ids: Vec<i64> = as_rowid(&eval(e, left, cx)?).into_iter().collect();
-            Box::new(ScanIter::Rowids { store, ids: ids.into_iter() })
+            Box::new(ScanIter::Rowids { store, want, ids: ids.into_iter() })
         }
         Access::RowidIn(list) => {
             let mut ids = Vec::new();
@@ -461,13 +464,13 @@ fn open_scan<'t, S: PageStore>(
             if desc {
                 ids.reverse();
             }
-            Box::new(ScanIter::Rowids { store, ids: ids.into_iter() })
+            Box::new(ScanIter::Rowids { store, want, ids: ids.into_iter() })
         }
         Access::RowidRange(lo, hi) => {
             let (Some(l), Some(h)) = (rowid_bound(lo, true, left, cx)?, rowid_bound(hi, false, left, cx)?) else {
                 return Ok(Box::new(VecIter(Vec::new().into_iter())));
             };
-            Box::new(ScanIter::Rows(store.cursor(cx.store, l, h, dir)?))
+            Box::new(ScanIter::Rows(store.cursor(cx.store, l, h, dir)?.reading(want)))
         }
         Access::Index { index, eq, lo, hi } => {
             let mut vals = Vec::with_capacity(eq.len());
@@ -510,7 +513,7 @@ fn open_scan<'t, S: PageStore>(
             let as_ref = |b: &Bound<Vec<u8>>| -> Bound<Vec<u8>> { b.clone() };
             let (l, h) = (as_ref(&l), as_ref(&h));
             let c = BTree::open(index.root).range(cx.store, bref(&l), bref(&h), dir)?;
-            Box::new(ScanIter::Index { store, cursors: vec![c], at: 0, seen: None })
+            Box::new(ScanIter::Index { store, want, cursors: vec![c], at: 0, seen: None })
         }
         Access::IndexIn { index, values } => {
             let aff = index.columns.first().and_then(|&c| table.columns.get(c)).map(|c| c.affinity);
@@ -538,7 +541,7 @@ fn open_scan<'t, S: PageStore>(
                     dir,
                 )?);
             }
-            Box::new(ScanIter::Index { store, cursors, at: 0, seen: Some(HashSet::new()) })
+            Box::new(ScanIter::Index { store, want, cursors, at: 0, seen: Some(HashSet::new()) })
         }
     })
 }

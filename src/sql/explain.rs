@@ -83,7 +83,7 @@ fn node(n: &Node, depth: usize, out: &mut Vec<String>) {
     match n {
         Node::One => line("ONE ROW".into()),
         Node::Values(rows) => line(format!("VALUES ({} rows)", rows.len())),
-        Node::Scan { table, access: a, desc } => line(access(table, a, *desc)),
+        Node::Scan { table, access: a, desc, .. } => line(access(table, a, *desc)),
         Node::Derived { plan, .. } => {
             line("MATERIALIZE SUBQUERY".into());
             query(plan, depth + 1, out);

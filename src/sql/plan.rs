@@ -263,6 +263,9 @@ pub enum Node {
         access: Access,
         /// Walk the rowid or index order backwards.
         desc: bool,
+        /// The table columns the statement reads (`None`: all); the others
+        /// are not decoded and read as NULL. Set by [`prune_scan_columns`].
+        needed: Option<Vec<bool>>,
     },
     /// A subquery or view in FROM, computed once per statement.
     Derived {
@@ -695,7 +698,7 @@ impl<'c> Planner<'c> {
                 let qual = lower(alias.as_deref().unwrap_or(name));
                 if let Some(t) = self.catalog.table(name) {
                     let cols = table_cols(t, qual);
-                    let node = Node::Scan { table: t.clone(), access: Access::Full, desc: false };
+                    let node = Node::Scan { table: t.clone(), access: Access::Full, desc: false, needed: None };
                     return Ok(vec![Source {
                         node,
                         cols,
@@ -874,6 +877,7 @@ impl<'c> Planner<'c> {
                         table: t.clone(),
                         access: choose_access(t, self.catalog, &parts, offsets[i]),
                         desc: false,
+                        needed: None,
                     };
                 }
                 on
@@ -884,6 +888,7 @@ impl<'c> Planner<'c> {
                         table: t.clone(),
                         access: choose_access(t, self.catalog, &here, offsets[i]),
                         desc: false,
+                        needed: None,
                     };
                 }
                 here.into_iter().reduce(|a, b| CExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b)))
@@ -1253,7 +1258,12 @@ impl<'c> Planner<'c> {
                 conds.push(self.compile_expr(p, scope)?);
             }
         }
-        let scan = Node::Scan { table: t.clone(), access: choose_access(t, self.catalog, &conds, 0), desc: false };
+        let scan = Node::Scan {
+            table: t.clone(),
+            access: choose_access(t, self.catalog, &conds, 0),
+            desc: false,
+            needed: None,
+        };
         Ok(match conds.into_iter().reduce(|a, b| CExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b))) {
             Some(pred) => Node::Filter { input: Box::new(scan), pred },
             None => scan,
@@ -1461,6 +1471,70 @@ fn choose_access(t: &Table, catalog: &Catalog, conds: &[CExpr], offset: usize) -
     Access::Full
 }
 
+/// Let the one table scan of a simple query skip decoding the columns the
+/// query never reads (a scan's rows are otherwise decoded whole, long text
+/// included). Applies only where every use of the scan's row is visible as
+/// an expression: a chain of single-input operators over one scan, with a
+/// projection above any aggregate and the scan, and no subqueries (whose
+/// `Outer` references would read the row from elsewhere). Anything else is
+/// left reading every column.
+pub fn prune_scan_columns(plan: &mut QueryPlan, has_subqueries: bool) {
+    if has_subqueries {
+        return;
+    }
+    let mut used: Vec<usize> = Vec::new();
+    let note = |e: &CExpr, used: &mut Vec<usize>| {
+        e.walk(&mut |x| {
+            if let CExpr::Col { idx, .. } = x {
+                used.push(*idx);
+            }
+        })
+    };
+    let mut projected = false;
+    let mut node = &mut plan.root;
+    loop {
+        node = match node {
+            Node::Filter { input, pred } => {
+                note(pred, &mut used);
+                input
+            }
+            Node::Project { input, exprs } => {
+                exprs.iter().for_each(|e| note(e, &mut used));
+                projected = true;
+                input
+            }
+            Node::Aggregate { input, group, aggs, .. } if projected => {
+                group.iter().for_each(|e| note(e, &mut used));
+                aggs.iter().flat_map(|a| &a.args).for_each(|e| note(e, &mut used));
+                input
+            }
+            Node::Sort { input, keys } => {
+                keys.iter().for_each(|k| note(&k.expr, &mut used));
+                input
+            }
+            Node::Limit { input, limit, offset } => {
+                limit.iter().chain(offset.iter()).for_each(|e| note(e, &mut used));
+                input
+            }
+            Node::Distinct { input, width } | Node::Trim { input, width } => {
+                used.extend(0..*width);
+                input
+            }
+            Node::Scan { table, needed, .. } if projected => {
+                let mut mask = vec![false; table.columns.len()];
+                for &i in &used {
+                    if let Some(m) = mask.get_mut(i) {
+                        *m = true;
+                    }
+                }
+                *needed = Some(mask);
+                return;
+            }
+            _ => return,
+        };
+    }
+}
+
 /// If `root` is a single-table scan (maybe under a filter) whose order
 /// already is the ORDER BY's, set its direction and return true.
 fn try_ordered_scan(root: &mut Node, exprs: &[CExpr], hidden: &[CExpr], keys: &[SortKey], catalog: &Catalog) -> bool {
@@ -1469,7 +1543,7 @@ fn try_ordered_scan(root: &mut Node, exprs: &[CExpr], hidden: &[CExpr], keys: &[
         Node::Filter { input, .. } if matches!(**input, Node::Scan { .. }) => input.as_mut(),
         _ => return false,
     };
-    let Node::Scan { table, access, desc } = scan else { return false };
+    let Node::Scan { table, access, desc, .. } = scan else { return false };
     let desc_all = keys.iter().all(|k| k.desc);
     if !(desc_all || keys.iter().all(|k| !k.desc)) || keys.iter().any(|k| k.nulls_first == k.desc) {
         return false;

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 
 use super::ast::{InsertSource, OnConflict, Statement};
 use super::catalog::{Catalog, Index, SCHEMA_TABLE, Table};
-use super::plan::{CExpr, Node, Planner, QueryPlan, Scope, SubPlan};
+use super::plan::{CExpr, Node, Planner, QueryPlan, Scope, SubPlan, prune_scan_columns};
 
 /// Rows to insert.
 #[derive(Clone, Debug)]
@@ -21,7 +21,7 @@ pub enum InsertRows {
     /// Literal rows, one expression per target column.
     Values(Vec<Vec<CExpr>>),
     /// The rows of a query.
-    Query(QueryPlan),
+    Query(Box<QueryPlan>),
 }
 
 /// A planned `INSERT`.
@@ -143,7 +143,11 @@ fn writable(catalog: &Catalog, name: &str) -> Result<Arc<Table>> {
 
 fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Action> {
     Ok(match stmt {
-        Statement::Query(q) => Action::Query(p.plan_query(q, None)?),
+        Statement::Query(q) => {
+            let mut plan = p.plan_query(q, None)?;
+            prune_scan_columns(&mut plan, !p.subs.is_empty());
+            Action::Query(plan)
+        }
         Statement::Insert { table, columns, source, on_conflict } => {
             Action::Insert(insert(catalog, p, table, columns.as_deref(), source, *on_conflict)?)
         }
@@ -243,7 +247,7 @@ fn insert(
             if plan.columns.len() != targets.len() {
                 return Err(width_error(plan.columns.len()));
             }
-            InsertRows::Query(plan)
+            InsertRows::Query(Box::new(plan))
         }
         InsertSource::DefaultValues => InsertRows::Values(vec![Vec::new()]),
     };

@@ -124,11 +124,17 @@ impl<'t> RowStore<'t> {
 
     /// Decode a stored tree value into a row.
     pub fn load_value<S: PageStore>(&self, s: &S, v: &[u8]) -> Result<Vec<Value>> {
+        self.load_columns(s, v, None)
+    }
+
+    /// [`RowStore::load_value`] decoding only the columns `want` marks
+    /// (`None`: all); the others read as NULL.
+    pub fn load_columns<S: PageStore>(&self, s: &S, v: &[u8], want: Option<&[bool]>) -> Result<Vec<Value>> {
         match self.chain(s, v)? {
-            None => record::decode(&v[1..]).map_err(|e| bad_row(s, self.table.root, e)),
+            None => record::decode_columns(&v[1..], want).map_err(|e| bad_row(s, self.table.root, e)),
             Some((first, len)) => {
                 let rec = overflow::read(s, first, len)?;
-                record::decode(&rec).map_err(|e| bad_row(s, self.table.root, e))
+                record::decode_columns(&rec, want).map_err(|e| bad_row(s, self.table.root, e))
             }
         }
     }
@@ -142,8 +148,13 @@ impl<'t> RowStore<'t> {
 
     /// The row with `rowid`.
     pub fn get<S: PageStore>(&self, s: &S, rowid: i64) -> Result<Option<Vec<Value>>> {
+        self.get_columns(s, rowid, None)
+    }
+
+    /// [`RowStore::get`] decoding only the columns `want` marks.
+    pub fn get_columns<S: PageStore>(&self, s: &S, rowid: i64, want: Option<&[bool]>) -> Result<Option<Vec<Value>>> {
         match self.tree().get(s, &rowid_key(rowid))? {
-            Some(v) => self.load_value(s, &v).map(Some),
+            Some(v) => self.load_columns(s, &v, want).map(Some),
             None => Ok(None),
         }
     }
@@ -207,7 +218,7 @@ impl<'t> RowStore<'t> {
     pub fn cursor<S: PageStore>(&self, s: &S, lo: Bound<i64>, hi: Bound<i64>, dir: Direction) -> Result<RowCursor<'t>> {
         let (lk, hk) = (lo.map(rowid_key), hi.map(rowid_key));
         let inner = self.tree().range(s, lk.as_ref().map(|k| &k[..]), hk.as_ref().map(|k| &k[..]), dir)?;
-        Ok(RowCursor { store: *self, inner })
+        Ok(RowCursor { store: *self, inner, want: None })
     }
 
     /// Every row, in rowid order.
@@ -238,16 +249,23 @@ impl<'t> RowStore<'t> {
 pub struct RowCursor<'t> {
     store: RowStore<'t>,
     inner: Cursor,
+    want: Option<&'t [bool]>,
 }
 
-impl RowCursor<'_> {
+impl<'t> RowCursor<'t> {
+    /// Decode only the columns `want` marks (`None`: all).
+    pub fn reading(mut self, want: Option<&'t [bool]>) -> RowCursor<'t> {
+        self.want = want;
+        self
+    }
+
     /// The next (rowid, row).
     #[allow(clippy::should_implement_trait)]
     pub fn next<S: PageStore>(&mut self, s: &S) -> Result<Option<(i64, Vec<Value>)>> {
         let store = &self.store;
         self.inner.next_with(s, |k, v| {
             let rowid = rowid_of(k).ok_or_else(|| s.corrupt(store.table.root, "short rowid key".into()))?;
-            Ok((rowid, store.load_value(s, v)?))
+            Ok((rowid, store.load_columns(s, v, self.want)?))
         })
     }
 }

@@ -16,6 +16,7 @@
 //!   with numeric affinity to text first converts the text when it looks
 //!   numeric.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::value::{Value, sql_cmp};
@@ -288,16 +289,18 @@ pub fn compare(a: &Value, aa: Option<Affinity>, b: &Value, ba: Option<Affinity>)
         return None;
     }
     let numeric = |x: Option<Affinity>| matches!(x, Some(Affinity::Integer | Affinity::Real | Affinity::Numeric));
-    let (a, b) = if numeric(aa) && matches!(b, Value::Text(_)) && !numeric(ba) {
-        (a.clone(), apply_affinity(b.clone(), Affinity::Numeric))
+    // Only a value that takes an affinity is copied.
+    let converted = |v: &Value, aff| Cow::Owned(apply_affinity(v.clone(), aff));
+    let (a, b): (Cow<'_, Value>, Cow<'_, Value>) = if numeric(aa) && matches!(b, Value::Text(_)) && !numeric(ba) {
+        (Cow::Borrowed(a), converted(b, Affinity::Numeric))
     } else if numeric(ba) && matches!(a, Value::Text(_)) && !numeric(aa) {
-        (apply_affinity(a.clone(), Affinity::Numeric), b.clone())
+        (converted(a, Affinity::Numeric), Cow::Borrowed(b))
     } else if aa == Some(Affinity::Text) && matches!(b, Value::Integer(_) | Value::Real(_)) && ba.is_none() {
-        (a.clone(), apply_affinity(b.clone(), Affinity::Text))
+        (Cow::Borrowed(a), converted(b, Affinity::Text))
     } else if ba == Some(Affinity::Text) && matches!(a, Value::Integer(_) | Value::Real(_)) && aa.is_none() {
-        (apply_affinity(a.clone(), Affinity::Text), b.clone())
+        (converted(a, Affinity::Text), Cow::Borrowed(b))
     } else {
-        (a.clone(), b.clone())
+        (Cow::Borrowed(a), Cow::Borrowed(b))
     };
     Some(sql_cmp(&a, &b))
 }

@@ -83,6 +83,13 @@ pub fn encode(values: &[Value]) -> Vec<u8> {
 
 /// Decode a row.
 pub fn decode(buf: &[u8]) -> Result<Vec<Value>, BadRecord> {
+    decode_columns(buf, None)
+}
+
+/// Decode a row, only the columns `want` marks (`None`: all): the others
+/// are skipped, still bounds-checked, and read as NULL. Columns past the
+/// end of `want` are decoded.
+pub fn decode_columns(buf: &[u8], want: Option<&[bool]>) -> Result<Vec<Value>, BadRecord> {
     let mut at = 0;
     let n = get_varint(buf, &mut at)? as usize;
     let tags =
@@ -90,7 +97,12 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Value>, BadRecord> {
     at += n;
     // One spare slot: a table scan appends the rowid to the row.
     let mut out = Vec::with_capacity(n + 1);
-    for &tag in tags {
+    for (i, &tag) in tags.iter().enumerate() {
+        if want.is_some_and(|w| w.get(i) == Some(&false)) {
+            at = skip_value(buf, at, tag)?;
+            out.push(Value::Null);
+            continue;
+        }
         out.push(match tag {
             T_NULL => Value::Null,
             T_INT => {
@@ -123,6 +135,22 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Value>, BadRecord> {
         return Err(BadRecord(format!("{} trailing bytes after the record", buf.len() - at)));
     }
     Ok(out)
+}
+
+/// The offset after the value with `tag` at `at`.
+fn skip_value(buf: &[u8], mut at: usize, tag: u8) -> Result<usize, BadRecord> {
+    let len = match tag {
+        T_NULL => 0,
+        T_INT => {
+            get_varint(buf, &mut at)?;
+            0
+        }
+        T_REAL => 8,
+        T_TEXT | T_BLOB => get_varint(buf, &mut at)? as usize,
+        other => return Err(BadRecord(format!("unknown value tag {other}"))),
+    };
+    let end = at.checked_add(len).filter(|&e| e <= buf.len());
+    end.ok_or_else(|| BadRecord(format!("{len}-byte value past the record")))
 }
 
 #[cfg(test)]
@@ -172,6 +200,21 @@ mod tests {
         #[test]
         fn decoding_garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
             let _ = decode(&bytes);
+            let _ = decode_columns(&bytes, Some(&[false, true, false]));
+        }
+
+        #[test]
+        fn skipped_columns_read_as_null_and_the_rest_as_stored(
+            row in prop::collection::vec(value(), 0..12),
+            want in prop::collection::vec(any::<bool>(), 0..14),
+        ) {
+            let got = decode_columns(&encode(&row), Some(&want)).expect("decode");
+            let expect: Vec<Value> = row
+                .iter()
+                .enumerate()
+                .map(|(i, v)| if want.get(i) == Some(&false) { Value::Null } else { v.clone() })
+                .collect();
+            prop_assert_eq!(got, expect);
         }
     }
 }
