@@ -264,7 +264,15 @@ impl Database {
 
     /// Open on any [`Vfs`] (the crash simulator uses a `SimVfs`).
     pub fn open_on(vfs: Arc<dyn Vfs>, path: &Path, opts: Options) -> Result<Database> {
-        let engine = Engine::open(vfs, path, opts.engine_options())?;
+        Database::open_on_engine(vfs, path, opts.engine_options())
+    }
+
+    /// Open on any [`Vfs`] with engine-level settings, which [`Options`]
+    /// does not all expose — e.g. `wal.background = false`, so that every
+    /// I/O call happens on the caller's thread in a fixed order, as the
+    /// fault-injection suites need to name the Nth call.
+    pub fn open_on_engine(vfs: Arc<dyn Vfs>, path: &Path, opts: EngineOptions) -> Result<Database> {
+        let engine = Engine::open(vfs, path, opts)?;
         let db = Database {
             shared: Arc::new(Shared { engine, catalog: Mutex::new(None) }),
             session: Mutex::new(Session::default()),
