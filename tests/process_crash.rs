@@ -56,9 +56,8 @@
 //! copy of every descriptor between its fork and exec, so the tests here run
 //! one at a time (like those in `real_files.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::ops::Bound;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,10 +67,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use waldb::sql::catalog::Catalog;
-use waldb::sql::table::{RowStore, index_key};
-use waldb::storage::btree::{BTree, Direction};
-use waldb::storage::check::check_pages;
-use waldb::{Database, Error, Options, PageId};
+use waldb::{Database, Error, Options};
 
 // ---------------------------------------------------------------------------
 // Knobs and protocol
@@ -713,36 +709,12 @@ fn verify(path: &Path, epoch: &mut Epoch, totals: &mut Totals, what: &str) {
     drop(db);
 }
 
-/// The structural check `waldb check` runs after recovery: every B+tree
-/// well formed, every index entry matching a row and back, every page owned
-/// once or free.
+/// The structural check `waldb check` runs after recovery
+/// ([`Database::check_integrity`]): every B+tree well formed, every index
+/// entry matching a row and back, every page owned once or free.
 fn check_structure(db: &Database, what: &str) {
-    let r = db.engine().begin_read().expect("begin a read transaction");
-    let cat = Catalog::load(&r).unwrap_or_else(|e| panic!("{what}: load the catalog: {e}"));
-    let mut owners: Vec<(String, Vec<PageId>)> = Vec::new();
-    for (name, t) in &cat.tables {
-        let store = RowStore::new(t);
-        let pages = store.pages(&r).unwrap_or_else(|e| panic!("{what}: table {name}: {e}"));
-        let rows = store.scan_all(&r).unwrap_or_else(|e| panic!("{what}: table {name}: {e}"));
-        owners.push((format!("table {name}"), pages));
-        for idx in cat.indexes_of(t) {
-            let tree = BTree::open(idx.root);
-            let checked = tree.check(&r).unwrap_or_else(|e| panic!("{what}: index {}: {e}", idx.name));
-            owners.push((format!("index {}", idx.name), checked.pages));
-            let expected: HashSet<Vec<u8>> = rows.iter().map(|(rowid, row)| index_key(&idx, row, *rowid)).collect();
-            let mut actual = HashSet::new();
-            let mut c = tree
-                .range(&r, Bound::Unbounded, Bound::Unbounded, Direction::Forward)
-                .unwrap_or_else(|e| panic!("{what}: index {}: {e}", idx.name));
-            while let Some((k, _)) = c.next(&r).unwrap_or_else(|e| panic!("{what}: index {}: {e}", idx.name)) {
-                assert!(actual.insert(k), "{what}: index {} holds a key twice", idx.name);
-            }
-            assert!(expected == actual, "{what}: index {} disagrees with table {name}", idx.name);
-        }
-    }
-    let named: Vec<(&str, Vec<PageId>)> = owners.iter().map(|(n, p)| (n.as_str(), p.clone())).collect();
-    if let Err(e) = check_pages(&r, &named) {
-        panic!("{what}: page accounting: {e}");
+    if let Err(e) = db.check_integrity() {
+        panic!("{what}: integrity check: {e}");
     }
 }
 
