@@ -88,6 +88,16 @@ pub trait VfsFile: Send + Sync + fmt::Debug {
     /// that running out of space surfaces here (ENOSPC) and not at a later
     /// write. Never shrinks.
     fn allocate(&self, len: u64) -> io::Result<()>;
+    /// [`VfsFile::allocate`], and then every block between the old and the
+    /// new length written with zeros: a later write there overwrites a
+    /// written block, so its `fdatasync` has no metadata to commit (on ext4
+    /// and XFS, a write into a merely allocated — "unwritten" — extent
+    /// converts it, and the sync waits for a journal commit, as an append
+    /// does). WAL segments are created this way. The default is `allocate`
+    /// (right for a store without that distinction, like the simulator).
+    fn allocate_written(&self, len: u64) -> io::Result<()> {
+        self.allocate(len)
+    }
     /// `fdatasync`: make written bytes (and the size needed to read them)
     /// durable.
     fn sync_data(&self) -> io::Result<()>;

@@ -47,6 +47,19 @@ struct OsFile {
     file: File,
 }
 
+impl OsFile {
+    /// Write zeros over `[from, to)`.
+    fn write_zeros(&self, mut at: u64, to: u64) -> io::Result<()> {
+        let zeros = vec![0u8; ZERO_CHUNK];
+        while at < to {
+            let n = (to - at).min(ZERO_CHUNK as u64) as usize;
+            self.file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+}
+
 impl Vfs for OsVfs {
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn VfsFile>> {
         let mut o = OpenOptions::new();
@@ -131,7 +144,7 @@ impl VfsFile for OsFile {
     }
 
     fn allocate(&self, len: u64) -> io::Result<()> {
-        let mut at = self.file.metadata()?.len();
+        let at = self.file.metadata()?.len();
         if len <= at {
             return Ok(());
         }
@@ -141,13 +154,14 @@ impl VfsFile for OsFile {
             Err(e) => return Err(e.into()),
         }
         // No fallocate here: write the zeros, which allocates just the same.
-        let zeros = vec![0u8; ZERO_CHUNK];
-        while at < len {
-            let n = (len - at).min(ZERO_CHUNK as u64) as usize;
-            self.file.write_all_at(&zeros[..n], at)?;
-            at += n as u64;
-        }
-        Ok(())
+        self.write_zeros(at, len)
+    }
+
+    fn allocate_written(&self, len: u64) -> io::Result<()> {
+        let at = self.file.metadata()?.len();
+        // Reserve first, so that ENOSPC surfaces before any zero is written.
+        self.allocate(len)?;
+        self.write_zeros(at, len)
     }
 
     fn sync_data(&self) -> io::Result<()> {
@@ -176,6 +190,23 @@ mod tests {
         let other = OsVfs::new();
         let e = other.lock_exclusive(&p).expect_err("second handle must not lock");
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn allocate_written_keeps_the_prefix_and_zero_fills_allocated_blocks() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = dir.path().join("seg");
+        let f = OsVfs::new().open(&p, OpenMode::CreateNew).expect("create");
+        f.write_all_at(&[7u8; 100], 0).expect("write");
+        f.allocate_written(1 << 20).expect("allocate");
+        assert_eq!(f.len().expect("len"), 1 << 20);
+        let mut buf = vec![1u8; 1 << 20];
+        assert_eq!(f.read_at(&mut buf, 0).expect("read"), 1 << 20);
+        assert!(buf[..100].iter().all(|&b| b == 7), "the bytes before the old end are kept");
+        assert!(buf[100..].iter().all(|&b| b == 0), "the rest reads as zeros");
+        let blocks = std::fs::metadata(&p).expect("stat").blocks() * 512;
+        assert!(blocks >= 1 << 20, "every block is allocated ({blocks} bytes)");
     }
 
     #[test]

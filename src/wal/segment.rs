@@ -5,8 +5,10 @@
 //!
 //! # Creating a segment (crash-safe)
 //!
-//! 1. create `d.db-wal-tmp`, fill it with zeros to its full size (allocating
-//!    every block, so ENOSPC surfaces here as [`Error::DiskFull`]);
+//! 1. create `d.db-wal-tmp`, allocate its full size (so ENOSPC surfaces here
+//!    as [`Error::DiskFull`]) and fill it with zeros
+//!    ([`VfsFile::allocate_written`]: a commit's `fdatasync` then overwrites
+//!    written blocks and has no extent conversion to journal);
 //! 2. write the header block; `fdatasync` (zeros and header durable);
 //! 3. rename to the final name; fsync the directory.
 //!
@@ -102,7 +104,7 @@ pub fn create(vfs: &dyn Vfs, db_path: &Path, header: SegmentHeader) -> Result<Se
     }
     let file = vfs.open(&tmp, OpenMode::CreateNew).map_err(|e| Error::io("create", &tmp, e))?;
     let built = file
-        .allocate(header.segment_size)
+        .allocate_written(header.segment_size)
         .map_err(|e| Error::io("allocate", &tmp, e))
         .and_then(|()| file.write_all_at(&header.encode(), 0).map_err(|e| Error::io("write", &tmp, e)))
         // Zeros and header are durable before the segment has a name.
