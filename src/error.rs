@@ -196,6 +196,48 @@ impl Error {
     }
 }
 
+/// Names every variant once: the list drives both [`Error::VARIANTS`] and
+/// the exhaustive `match` of [`Error::variant_name`], so a new variant does
+/// not compile until it is named here — and `tests/failure_coverage.rs`
+/// (TESTING.md G12) then fails until some scenario reaches it.
+macro_rules! variant_names {
+    ($($v:ident),* $(,)?) => {
+        impl Error {
+            /// The name of every variant, in declaration order.
+            #[doc(hidden)]
+            pub const VARIANTS: &'static [&'static str] = &[$(stringify!($v)),*];
+
+            /// This error's variant name, e.g. `"CorruptLog"`.
+            #[doc(hidden)]
+            pub fn variant_name(&self) -> &'static str {
+                match self {
+                    $(Error::$v { .. } => stringify!($v),)*
+                }
+            }
+        }
+    };
+}
+
+variant_names!(
+    Io,
+    DiskFull,
+    Poisoned,
+    Corrupt,
+    CorruptFile,
+    CorruptLog,
+    Locked,
+    BufferPoolFull,
+    TooBig,
+    Parse,
+    NotSupported,
+    Sql,
+    Constraint,
+    TypeMismatch,
+    NoRows,
+    Closed,
+    InvalidInput,
+);
+
 /// The kinds of constraint a statement can violate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConstraintKind {

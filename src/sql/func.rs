@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::value::{Value, sql_cmp};
 
+use super::table::MAX_ROW;
 use super::types::{real_to_int, to_int, to_numeric, to_real, to_text};
 
 /// A scalar function.
@@ -323,7 +324,16 @@ pub fn call(f: Scalar, args: &[Value]) -> Result<Value> {
         Scalar::Unicode => {
             chars_of(a0).and_then(|t| t.chars().next()).map_or(Null, |c| Integer(i64::from(u32::from(c))))
         }
-        Scalar::ZeroBlob => Blob(vec![0; to_int(a0).clamp(0, 1 << 24) as usize]),
+        Scalar::ZeroBlob => {
+            // Exactly the bytes asked for (SQLite's rule), not silently
+            // fewer; more than the largest row holds is an error, checked
+            // before allocating.
+            let n = to_int(a0).max(0) as u64;
+            if n > MAX_ROW as u64 {
+                return Err(Error::TooBig { what: "zeroblob", size: n as usize, limit: MAX_ROW });
+            }
+            Blob(vec![0; n as usize])
+        }
         Scalar::Identity => a0.clone(),
         Scalar::Sign => match to_numeric_keep(a0) {
             Integer(i) => Integer(i.signum()),

@@ -45,7 +45,13 @@
 //! * [`MAX_TERM_TOKENS`] tokens at one parenthesis level without a comma,
 //!   checked before parsing, so that no sqlparser tree is deep enough to
 //!   overflow the stack when it is dropped (a million-term `1+1+…` would);
-//! * [`MAX_COMPOUND_TERMS`] terms in a compound select (SQLite's limit).
+//! * [`MAX_COMPOUND_TERMS`] terms in a compound select (SQLite's limit);
+//! * past its recursion limit inside a `CASE` or a chain of `NOT`s,
+//!   sqlparser retries the keyword it failed on as a column name, and the
+//!   statement then fails with a misleading syntax error; so a syntax error
+//!   in a statement nested deeper than half the limit (counting open
+//!   parentheses, open `CASE`s and `NOT`s in a row) is reported as nested
+//!   too deeply.
 //!
 //! Within these limits the mapping still recurses once per level. The
 //! recursive mapping functions (here, and the planner's and executor's) are
@@ -116,12 +122,16 @@ fn parse_sqlparser(sql: &str) -> Result<Vec<sp::Statement>> {
         let dialect = SQLiteDialect {};
         let tokens =
             Tokenizer::new(&dialect, sql).with_unescape(true).tokenize_with_location().map_err(tokenizer_error)?;
-        let tokens = prepare_tokens(sql, tokens)?;
+        let (tokens, nesting) = prepare_tokens(sql, tokens)?;
         Parser::new(&dialect)
             .with_recursion_limit(RECURSION_LIMIT)
             .with_tokens_with_locations(tokens)
             .parse_statements()
-            .map_err(|e| parser_error(sql, e))
+            .map_err(|e| match e {
+                // The recursion limit, hidden behind a retry (module doc).
+                ParserError::ParserError(_) if nesting > RECURSION_LIMIT / 2 => too_deep(RECURSION_LIMIT),
+                e => parser_error(sql, e),
+            })
     })
     .unwrap_or_else(|_| Err(Error::Sql("internal error: the SQL parser panicked on this statement".into())))
 }
@@ -175,13 +185,26 @@ fn parse_error(sql: &str, message: String) -> Error {
 // ---------------------------------------------------------------------------
 
 /// Check the token-run limit and rewrite the SQLite-isms sqlparser does not
-/// know: `ISNULL` → `IS NULL`, `0x1F` / `0X1F` → `31`.
-fn prepare_tokens(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>> {
+/// know: `ISNULL` → `IS NULL`, `0x1F` / `0X1F` → `31`. Also returns the
+/// deepest nesting of open parentheses, open `CASE`s and `NOT`s in a row.
+fn prepare_tokens(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<(Vec<TokenWithSpan>, usize)> {
     let mut out = Vec::with_capacity(tokens.len());
     // Tokens seen at each open parenthesis level since its last comma.
     let mut runs: Vec<usize> = vec![0];
+    // Open `CASE`s, `NOT`s in a row, and the deepest nesting seen.
+    let (mut cases, mut nots, mut nesting) = (0usize, 0usize, 0usize);
     let mut tokens = tokens.into_iter().peekable();
     while let Some(t) = tokens.next() {
+        match &t.token {
+            Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::NOT => nots += 1,
+            Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::CASE => (cases, nots) = (cases + 1, 0),
+            Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::END => {
+                (cases, nots) = (cases.saturating_sub(1), 0);
+            }
+            Token::Whitespace(_) => {}
+            _ => nots = 0,
+        }
+        nesting = nesting.max(runs.len() - 1 + cases + nots);
         match &t.token {
             Token::Whitespace(_) => {
                 out.push(t);
@@ -227,7 +250,7 @@ fn prepare_tokens(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWith
             token => out.push(TokenWithSpan { token, span }),
         }
     }
-    Ok(out)
+    Ok((out, nesting))
 }
 
 /// `X1F` directly after a `0` token ending at `number`.

@@ -245,6 +245,9 @@ pub fn insert(buf: &mut [u8], data: &[u8]) -> Result<Option<u16>, Malformed> {
     if tuple_start(buf) - slots_end(buf) < need {
         // Compact before the slot array grows into the tuple area.
         compact(buf)?;
+        if tuple_start(buf) - slots_end(buf) < need {
+            return Err(no_room(buf, need));
+        }
     }
     let slot_no = match reuse {
         Some(s) => s,
@@ -255,7 +258,8 @@ pub fn insert(buf: &mut [u8], data: &[u8]) -> Result<Option<u16>, Malformed> {
         }
     };
     place(buf, slot_no, data)?;
-    put_u16(buf, LIVE_COUNT_OFFSET, live_count(buf) + 1);
+    // Saturating: the count is bookkeeping, and a damaged page must not panic.
+    put_u16(buf, LIVE_COUNT_OFFSET, live_count(buf).saturating_add(1));
     Ok(Some(slot_no))
 }
 
@@ -264,6 +268,9 @@ pub fn insert(buf: &mut [u8], data: &[u8]) -> Result<Option<u16>, Malformed> {
 fn place(buf: &mut [u8], slot_no: u16, data: &[u8]) -> Result<(), Malformed> {
     if tuple_start(buf).saturating_sub(slots_end(buf)) < data.len() {
         compact(buf)?;
+        if tuple_start(buf).saturating_sub(slots_end(buf)) < data.len() {
+            return Err(no_room(buf, data.len()));
+        }
     }
     let start = tuple_start(buf) - data.len();
     buf[start..start + data.len()].copy_from_slice(data);
@@ -271,6 +278,15 @@ fn place(buf: &mut [u8], slot_no: u16, data: &[u8]) -> Result<(), Malformed> {
     // An empty tuple still needs a non-zero offset to mark the slot used.
     set_slot(buf, slot_no, start.max(1), data.len());
     Ok(())
+}
+
+/// A page whose `frag_bytes` promised room that compaction did not find.
+fn no_room(buf: &[u8], need: usize) -> Malformed {
+    Malformed(format!(
+        "{need} bytes do not fit after compaction although the page counts {} free (fragment count {})",
+        free_space(buf),
+        frag(buf)
+    ))
 }
 
 /// Remove the tuple in `slot_no`; false when the slot was not in use.
@@ -281,7 +297,7 @@ pub fn delete(buf: &mut [u8], slot_no: u16) -> Result<bool, Malformed> {
     let (_, len) = slot(buf, slot_no);
     set_slot(buf, slot_no, 0, 0);
     set_frag(buf, frag(buf) + len);
-    put_u16(buf, LIVE_COUNT_OFFSET, live_count(buf) - 1);
+    put_u16(buf, LIVE_COUNT_OFFSET, live_count(buf).saturating_sub(1));
     let mut count = slot_count(buf);
     while count > 0 && slot(buf, count - 1).0 == 0 {
         count -= 1;
@@ -325,7 +341,11 @@ pub fn compact(buf: &mut [u8]) -> Result<(), Malformed> {
     let mut start = buf.len();
     for s in 0..slot_count(&snapshot) {
         if let Some(t) = get(&snapshot, s)? {
-            start -= t.len();
+            // Overlapping tuples of a damaged page can add up to more than
+            // the page: an error, not an underflow.
+            start = start.checked_sub(t.len()).filter(|&st| st >= slots_end(&snapshot)).ok_or_else(|| {
+                Malformed(format!("the tuples of {} slots do not fit the page", slot_count(&snapshot)))
+            })?;
             buf[start..start + t.len()].copy_from_slice(t);
             set_slot(buf, s, start.max(1), t.len());
         }

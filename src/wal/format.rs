@@ -25,7 +25,7 @@
 //! | 12 | 4 | reserved | zero |
 //! | 16 | 8 | `db_id` | the database the segment belongs to |
 //! | 24 | 8 | `segment_no` | sequence number, +1 per new segment |
-//! | 32 | 8 | `start_lsn` | LSN of the first data byte (also the file's name) |
+//! | 32 | 8 | `start_lsn` | LSN of the first data byte (also the file's name): `FIRST_LSN` + k × (`segment_size` − 4096) |
 //! | 40 | 8 | `segment_size` | bytes in the file, header block included |
 //! | 48 | 12 | reserved | zero |
 //! | 60 | 4 | `crc` | CRC32C of bytes 0..60 |
@@ -334,9 +334,26 @@ impl SegmentHeader {
         if !h.start_lsn.0.is_multiple_of(FLUSH_ALIGN) || h.start_lsn < FIRST_LSN {
             return Err(format!("segment start LSN {} is not aligned", h.start_lsn));
         }
+        // LSN arithmetic inside the segment (its end, a record's end) must
+        // not overflow: no log reaches 2^63 bytes.
+        if h.start_lsn.0 > MAX_LSN - h.segment_size {
+            return Err(format!("segment start LSN {} is out of range", h.start_lsn));
+        }
+        // Segments tile the log from FIRST_LSN; the writer looks a segment
+        // up by that grid, so one off it could never be written to.
+        if !(h.start_lsn.0 - FIRST_LSN.0).is_multiple_of(h.segment_size - SEGMENT_HEADER_BLOCK) {
+            return Err(format!(
+                "segment start LSN {} is not on the grid of {}-byte segments",
+                h.start_lsn, h.segment_size
+            ));
+        }
         Ok(h)
     }
 }
+
+/// Largest LSN a segment may end at (a damaged header claiming more is
+/// refused, so LSN arithmetic never overflows).
+pub const MAX_LSN: u64 = i64::MAX as u64;
 
 /// Smallest segment size (a header block and three data blocks).
 pub const MIN_SEGMENT_SIZE: u64 = 4 * SEGMENT_HEADER_BLOCK;
@@ -409,16 +426,16 @@ mod tests {
 
     #[test]
     fn golden_segment_header() {
-        let h = SegmentHeader { db_id: DbId(0x11), segment_no: 2, start_lsn: Lsn(0x3000), segment_size: 16384 };
+        let h = SegmentHeader { db_id: DbId(0x11), segment_no: 2, start_lsn: Lsn(0x4000), segment_size: 16384 };
         let b = h.encode();
         assert_eq!(&b[..8], b"WALDBSEG");
         assert_eq!(b[16], 0x11);
         assert_eq!(b[24], 2);
-        assert_eq!(b[32..34], [0, 0x30]);
+        assert_eq!(b[32..34], [0, 0x40]);
         assert_eq!(b[40..42], [0, 0x40]);
         assert!(b[64..].iter().all(|&x| x == 0));
         assert_eq!(SegmentHeader::decode(&b), Ok(h));
-        assert_eq!(h.end_lsn(), Lsn(0x3000 + 12288));
+        assert_eq!(h.end_lsn(), Lsn(0x4000 + 12288));
     }
 
     #[test]

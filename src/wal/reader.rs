@@ -80,6 +80,12 @@ impl Loaded {
     fn offset(&self, lsn: Lsn) -> usize {
         (lsn.0 - self.header.start_lsn.0 + SEGMENT_HEADER_BLOCK) as usize
     }
+
+    /// The segment's bytes from `lsn` on; past the end of a short file
+    /// there are none, which reads as zeros would (the log ends there).
+    fn at(&self, lsn: Lsn) -> &[u8] {
+        self.data.get(self.offset(lsn)..).unwrap_or(&[])
+    }
 }
 
 /// Reads records from an LSN to the end of the log.
@@ -206,9 +212,13 @@ impl<'v> WalReader<'v> {
         if header.start_lsn != start {
             return Ok(Err(format!("header says start LSN {}, name says {start}", header.start_lsn)));
         }
-        let mut data = vec![0u8; header.segment_size as usize];
+        // Read what the file holds, up to the size its header claims: a
+        // damaged header (CRC and all) cannot make this allocate more than
+        // the file is. A short file has no bytes past its end: the log ends
+        // there.
+        let len = file.len().map_err(|e| Error::io("stat", path, e))?.min(header.segment_size);
+        let mut data = vec![0u8; len as usize];
         let n = file.read_at(&mut data, 0).map_err(|e| Error::io("read", path, e))?;
-        // A short file reads as zeros past its end: the log ends there.
         let mut filled = n;
         while filled < data.len() {
             let m = file.read_at(&mut data[filled..], filled as u64).map_err(|e| Error::io("read", path, e))?;
@@ -237,7 +247,7 @@ impl<'v> WalReader<'v> {
                 continue;
             }
             let p = self.pos;
-            let reason = match decode_record(&seg.data[seg.offset(p)..], p) {
+            let reason = match decode_record(seg.at(p), p) {
                 Ok(r) if self.chains(&r) => {
                     self.last_crc = Some(r.crc);
                     self.last_lsn = Some(r.lsn);
@@ -288,11 +298,11 @@ impl<'v> WalReader<'v> {
     fn chained_record_at(&self, at: Lsn) -> Result<bool> {
         let Some(seg) = self.seg.as_ref() else { return Ok(false) };
         if at < seg.header.end_lsn() {
-            return Ok(decode_record(&seg.data[seg.offset(at)..], at).is_ok_and(|r| self.chains(&r)));
+            return Ok(decode_record(seg.at(at), at).is_ok_and(|r| self.chains(&r)));
         }
         let Some((start, path)) = self.names.iter().find(|(s, _)| *s == at).cloned() else { return Ok(false) };
         match self.load(start, &path)? {
-            Ok(next) => Ok(decode_record(&next.data[next.offset(at)..], at).is_ok_and(|r| self.chains(&r))),
+            Ok(next) => Ok(decode_record(next.at(at), at).is_ok_and(|r| self.chains(&r))),
             Err(_) => Ok(false),
         }
     }
@@ -366,8 +376,7 @@ impl<'v> WalReader<'v> {
         }
         let bytes = match self.seg.as_ref() {
             Some(seg) if x < seg.header.end_lsn() => {
-                let off = seg.offset(x);
-                seg.data[off..].iter().rposition(|&b| b != 0).map_or(0, |p| p as u64 + 1)
+                seg.at(x).iter().rposition(|&b| b != 0).map_or(0, |p| p as u64 + 1)
             }
             _ => 0,
         };

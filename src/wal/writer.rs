@@ -295,6 +295,11 @@ impl Wal {
             .map_or(opts.segment_size, |h| h.segment_size);
         let mut segs = Segs::default();
         let mut expected: Option<Lsn> = None;
+        // The first segment in use holds the log's next LSN or comes before
+        // it: one beyond a gap (a damaged or foreign file) is no part of the
+        // log, and the writer, which finds segments by position, would
+        // never reach it.
+        let next_seg = seg_start_for(seg_size, Lsn(align_up(end.end.0, FLUSH_ALIGN)));
         for (start, path, file, header) in found {
             let good = header.ok().filter(|h| h.start_lsn == start && h.db_id == db_id && h.segment_size == seg_size);
             let Some(h) = good else {
@@ -317,7 +322,7 @@ impl Wal {
             let seg = Segment { header: h, path, file };
             if h.end_lsn() <= keep_from && h.end_lsn() <= end.end {
                 segs.recyclable.push(seg);
-            } else if expected.is_none_or(|e| e == start) {
+            } else if expected.map_or(start <= next_seg, |e| e == start) {
                 expected = Some(h.end_lsn());
                 segs.active.insert(start, seg);
             } else {
@@ -414,6 +419,16 @@ impl Wal {
                 // Prepare the missing segment before logging anything into
                 // it: a full disk fails this append, not a later flush.
                 sh.prepare_through(Lsn(target_seg.0 + sh.data_size()))?;
+                if !sh.segs.lock().active.contains_key(&target_seg) {
+                    // Never loop: segments in use that leave a gap before
+                    // this LSN cannot be extended to reach it.
+                    return Err(Error::CorruptLog {
+                        segment: segment::segment_path(&sh.db_path, target_seg),
+                        offset: 0,
+                        lsn: target_seg,
+                        reason: "no segment can be prepared here: the segments in use leave a gap".into(),
+                    });
+                }
                 continue;
             }
             if switch {

@@ -168,11 +168,17 @@ pub fn check(buf: &[u8]) -> Result<(), Malformed> {
     if slots_end > cell_start(buf) || cell_start(buf) > buf.len() {
         return Err(bad(format!("slot array end {slots_end} overlaps cell area start {}", cell_start(buf))));
     }
+    if frag(buf) > buf.len() - cell_start(buf) {
+        return Err(bad(format!("{} fragmented bytes in a cell area of {}", frag(buf), buf.len() - cell_start(buf))));
+    }
     Ok(())
 }
 
-fn slot(buf: &[u8], i: usize) -> usize {
-    usize::from(get_u16(buf, SLOTS_OFFSET + SLOT_LEN * i))
+/// Slot `i`'s cell offset; `None` when the slot lies past the page (a
+/// page whose count was not [`check`]ed).
+fn slot(buf: &[u8], i: usize) -> Option<usize> {
+    let at = SLOTS_OFFSET + SLOT_LEN * i;
+    buf.get(at..at + SLOT_LEN).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
 }
 
 /// The whole cell `i` (header and body), bounds-checked.
@@ -180,7 +186,7 @@ pub fn cell(buf: &[u8], i: usize) -> Result<&[u8], Malformed> {
     if i >= count(buf) {
         return Err(bad(format!("cell {i} of {}", count(buf))));
     }
-    let off = slot(buf, i);
+    let off = slot(buf, i).ok_or_else(|| bad(format!("slot {i} lies past the page")))?;
     let len = if is_leaf(buf) {
         let h = buf.get(off..off + LEAF_CELL_HEADER).ok_or_else(|| bad(format!("cell {i} at {off} past the page")))?;
         LEAF_CELL_HEADER + usize::from(get_u16(h, 0)) + usize::from(get_u16(h, 2))
@@ -227,7 +233,7 @@ pub fn set_child(buf: &mut [u8], i: usize, id: PageId) -> Result<(), Malformed> 
         return Ok(());
     }
     cell(buf, i)?;
-    let off = slot(buf, i);
+    let off = slot(buf, i).ok_or_else(|| bad(format!("slot {i} lies past the page")))?;
     put_u32(buf, off, id.0);
     Ok(())
 }
@@ -235,7 +241,7 @@ pub fn set_child(buf: &mut [u8], i: usize, id: PageId) -> Result<(), Malformed> 
 /// The key of the cell at slot `i`: the hot path of search, so it reads
 /// only the key's length and checks only what it reads.
 fn key_fast(buf: &[u8], i: usize, leaf: bool) -> Result<&[u8], Malformed> {
-    let off = slot(buf, i);
+    let off = slot(buf, i).ok_or_else(|| bad(format!("slot {i} lies past the page")))?;
     let (len_at, start) = if leaf { (off, off + LEAF_CELL_HEADER) } else { (off + 4, off + INTERNAL_CELL_HEADER) };
     let len = buf.get(len_at..len_at + 2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])));
     match len.and_then(|l| buf.get(start..start + l)) {
@@ -269,14 +275,15 @@ pub fn child_index(buf: &[u8], k: &[u8]) -> Result<usize, Malformed> {
     })
 }
 
-/// Bytes the cells and slots use.
+/// Bytes the cells and slots use. Saturating, so that a page that failed
+/// (or never had) its [`check`] gives a number rather than a panic.
 pub fn used(buf: &[u8]) -> usize {
-    SLOT_LEN * count(buf) + (buf.len() - cell_start(buf)) - frag(buf)
+    (SLOT_LEN * count(buf) + buf.len().saturating_sub(cell_start(buf))).saturating_sub(frag(buf))
 }
 
 /// Bytes free for cells and slots (after compaction).
 pub fn free(buf: &[u8]) -> usize {
-    capacity(buf.len()) - used(buf)
+    capacity(buf.len()).saturating_sub(used(buf))
 }
 
 /// Encode a leaf cell.
