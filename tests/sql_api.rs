@@ -481,3 +481,20 @@ fn a_storage_error_in_a_single_row_insert_ends_the_transaction_and_loses_nothing
     db.execute("INSERT INTO t VALUES (2, zeroblob(10))", ()).unwrap();
     assert_eq!(count(&db, "SELECT count(*) FROM t"), 2);
 }
+
+/// Found by the long fuzz run: an alias whose expression names the alias
+/// itself (directly or through another alias) expanded forever, and the
+/// recursion guard turned the overflow into an out-of-memory kill.
+#[test]
+fn an_alias_that_names_itself_is_no_such_column_not_endless_recursion() {
+    let db = Database::open_in_memory().expect("open");
+    for sql in ["SELECT c + 1 AS c", "SELECT a AS b, b AS a", "SELECT c / hex [c], -9223372036854775808"] {
+        match db.query(sql, ()) {
+            Err(waldb::Error::Sql(m)) => assert!(m.starts_with("no such column"), "{sql}: {m}"),
+            other => panic!("{sql}: expected no such column, got {other:?}"),
+        }
+    }
+    // Aliases still work where SQLite allows them.
+    let n: i64 = db.query_row("SELECT 2 AS c WHERE c > 1", (), |r| r.get(0)).expect("alias in WHERE");
+    assert_eq!(n, 2);
+}

@@ -24,7 +24,7 @@
 //! - An ORDER BY that the rowid or an index already gives, on a single-table
 //!   query without aggregates, skips the sort.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -412,6 +412,8 @@ pub struct Scope<'p> {
     read_by_subquery: Cell<Option<usize>>,
     /// SELECT aliases (SQLite lets WHERE, GROUP BY and HAVING use them).
     aliases: Vec<(String, ast::Expr)>,
+    /// The aliases whose expressions are being compiled now.
+    expanding: RefCell<Vec<String>>,
 }
 
 impl std::fmt::Debug for Scope<'_> {
@@ -422,7 +424,14 @@ impl std::fmt::Debug for Scope<'_> {
 
 impl<'p> Scope<'p> {
     fn new(cols: Vec<ScopeCol>, parent: Option<&'p Scope<'p>>) -> Scope<'p> {
-        Scope { cols, parent, correlated: Cell::new(false), read_by_subquery: Cell::new(None), aliases: Vec::new() }
+        Scope {
+            cols,
+            parent,
+            correlated: Cell::new(false),
+            read_by_subquery: Cell::new(None),
+            aliases: Vec::new(),
+            expanding: RefCell::new(Vec::new()),
+        }
     }
 
     /// The column a name refers to: `(depth, position, affinity)`.
@@ -1131,12 +1140,20 @@ impl<'c> Planner<'c> {
                 Some((depth, idx, aff)) => CExpr::Outer { depth, idx, aff },
                 None => {
                     // SQLite lets WHERE, GROUP BY and HAVING use result aliases.
+                    // An alias met again while its own expression is being
+                    // compiled (`SELECT c + 1 AS c`, `SELECT a AS b, b AS a`)
+                    // names no column: expanding it would never end.
+                    let key = lower(name);
                     if table.is_none()
-                        && let Some((_, aliased)) = scope.aliases.iter().find(|(a, _)| a == &lower(name))
+                        && !scope.expanding.borrow().contains(&key)
+                        && let Some((_, aliased)) = scope.aliases.iter().find(|(a, _)| *a == key)
                         && !matches!(aliased, ast::Expr::Column { name: n, .. } if n.eq_ignore_ascii_case(name))
                     {
                         let aliased = aliased.clone();
-                        return self.compile(&aliased, scope, agg);
+                        scope.expanding.borrow_mut().push(key);
+                        let compiled = self.compile(&aliased, scope, agg);
+                        scope.expanding.borrow_mut().pop();
+                        return compiled;
                     }
                     // A double-quoted string that names no column is a
                     // string literal in SQLite; waldb keeps names strict.
