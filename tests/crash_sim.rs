@@ -83,11 +83,21 @@ fn workloads() -> Vec<Workload> {
     // B1: the B+tree table — inserts, then as many deletes as inserts, so
     // nodes split and merge; 1 KiB pages make the tree deep.
     let b1 = sim::btree_oltp(4, pick(60, 300, 300), Some(40));
+    // M1: several committers in flight (commits acknowledged four at a
+    // time) on an 8-frame pool, with a group flush forced between every
+    // transaction's page records and its COMMIT: the next writer evicts
+    // pages whose commit is not durable yet (no steal with early lock
+    // release). Transactions touch the heaps and the B+tree, many pages.
+    let mut m1 = vec![Step::FlushBeforeCommits];
+    m1.extend(sim::oltp(5, pick(40, 150, 300), Some(50)));
+    let mut m1_opts = sim_options(32 * 1024, None);
+    m1_opts.pool_bytes = 8 * m1_opts.page_size;
     vec![
         Workload { name: "W1", steps: w1, opts: w1_opts, group: 4 },
         Workload { name: "W2", steps: w2, opts: sim_options(64 * 1024, None), group: 4 },
         Workload { name: "W3", steps: w3, opts: w3_opts, group: 4 },
         Workload { name: "B1", steps: b1, opts: sim_options(32 * 1024, None), group: 3 },
+        Workload { name: "M1", steps: m1, opts: m1_opts, group: 4 },
     ]
 }
 
@@ -153,10 +163,10 @@ fn g1_crash_at_every_io_call_under_every_loss_mode() {
 /// a second recovery.
 #[test]
 fn g2_crash_again_during_recovery() {
-    // Crash images per workload (W1, W2, W3, B1), and recovery calls crashed per
+    // Crash images per workload (W1, W2, W3, B1, M1), and recovery calls crashed per
     // image (every third call, spread over the recovery): 2,000 images and
     // 24,000 compound crashes in CI.
-    let images_per = pick([10, 20, 10, 10], [400, 800, 400, 400], [2_000, 4_000, 2_000, 2_000]);
+    let images_per = pick([10, 20, 10, 10, 10], [400, 800, 400, 400, 300], [2_000, 4_000, 2_000, 2_000, 2_000]);
     let per_image = pick(6, 12, 50) as u64;
     let budget = pick(500u64, 30_000, 500_000);
     let totals = Arc::new(Mutex::new((0u64, 0u64)));
@@ -279,6 +289,9 @@ mod g4 {
         mode: usize,
         segment_kib: u64,
         tree: bool,
+        /// Several committers in flight on an 8-frame pool, with a flush
+        /// forced before every COMMIT (workload M1's window).
+        gap: bool,
     }
 
     fn plan() -> impl Strategy<Value = Plan> {
@@ -293,9 +306,10 @@ mod g4 {
             0usize..4,
             prop::sample::select(vec![16u64, 32, 64]),
             any::<bool>(),
+            any::<bool>(),
         )
             .prop_map(
-                |(seed, txns, checkpoint_every, reopen_at, group, fault, at, mode, segment_kib, tree)| Plan {
+                |(seed, txns, checkpoint_every, reopen_at, group, fault, at, mode, segment_kib, tree, gap)| Plan {
                     seed,
                     txns,
                     checkpoint_every,
@@ -306,6 +320,7 @@ mod g4 {
                     mode,
                     segment_kib,
                     tree,
+                    gap,
                 },
             )
     }
@@ -336,7 +351,11 @@ mod g4 {
                 sim::oltp(p.seed, p.txns, p.checkpoint_every)
             };
             if let Some(r) = p.reopen_at { steps.insert(r.min(steps.len()), Step::Reopen); }
-            let opts = sim_options(p.segment_kib * 1024, None);
+            let mut opts = sim_options(p.segment_kib * 1024, None);
+            if p.gap {
+                steps.insert(0, Step::FlushBeforeCommits);
+                opts.pool_bytes = 8 * opts.page_size;
+            }
             let vfs = SimVfs::new(p.seed);
             if let Some(f) = fault(&p) { vfs.add_fault(f); }
             let out = sim::run(&vfs, &opts, &steps, p.group);

@@ -11,6 +11,27 @@
 //! waits for it to finish. Two handles on the same thread must therefore not
 //! hold a transaction open while the other waits on it.
 //!
+//! A session's open transaction belongs to the thread that began it. A
+//! statement run through the same handle from another thread fails with
+//! [`Error::Sql`] instead of silently joining that transaction (and
+//! returning before anything is durable); give each thread its own clone.
+//! `ROLLBACK` (and so dropping a [`Transaction`]) works from any thread.
+//!
+//! # What a statement may show
+//!
+//! Nothing a statement returns or decides depends on a commit that a crash
+//! can still take back — in every durability mode. Readers wait until the
+//! last commit is durable; a statement inside a write transaction waits
+//! until every commit the transaction could see is durable before it
+//! returns its rows, its count or its error. (With
+//! [`Durability::Normal`] or [`Durability::Off`] a commit itself may be lost
+//! to power loss — but never after another statement was shown its data.)
+//!
+//! # Dropping the last handle
+//!
+//! rolls back the handle's open transaction, if any, then checkpoints and
+//! closes the database — also when a panic unwinds through it.
+//!
 //! # Catalog caching
 //!
 //! The catalog is rebuilt from the schema table only when the schema cookie
@@ -168,6 +189,8 @@ impl Drop for Shared {
 /// The transaction a session holds open between `BEGIN` and `COMMIT`.
 struct OpenTxn {
     w: WriteTxn,
+    /// The thread that began it: the only one whose statements join it.
+    thread: std::thread::ThreadId,
     /// The catalog as this transaction sees it, with its schema cookie,
     /// once it changed the schema.
     catalog: Option<(u32, Arc<Catalog>)>,
@@ -177,6 +200,21 @@ struct OpenTxn {
 struct Session {
     txn: Option<OpenTxn>,
     last_commit: Option<Lsn>,
+}
+
+impl Session {
+    /// Fail if the open transaction was begun on another thread (module doc:
+    /// sessions).
+    fn check_owner(&self) -> Result<()> {
+        match &self.txn {
+            Some(t) if t.thread != std::thread::current().id() => Err(Error::Sql(
+                "this handle's transaction was begun on another thread; give each thread its own clone of the \
+                 Database (a session) instead of sharing one"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// An open database.
@@ -203,6 +241,15 @@ impl Clone for Database {
     /// Another handle on the same database, with its own session.
     fn clone(&self) -> Database {
         Database { shared: self.shared.clone(), session: Mutex::new(Session::default()) }
+    }
+}
+
+impl Drop for Database {
+    /// Rolls back this handle's open transaction before the shared state
+    /// (and, for the last handle, the engine) is released: the engine's
+    /// close waits for the writer lock that transaction holds.
+    fn drop(&mut self) {
+        self.end_session();
     }
 }
 
@@ -451,6 +498,16 @@ impl Database {
         self.shared.engine.close()
     }
 
+    /// Roll back this handle's open transaction, if any (dropping a handle).
+    fn end_session(&self) {
+        let open = self.session.lock().txn.take();
+        if let Some(t) = open
+            && let Err(e) = t.w.rollback()
+        {
+            log::warn!("rolling back the open transaction of {}: {e}", self.path().display());
+        }
+    }
+
     /// The current catalog as `s` sees it (committed state).
     fn catalog_for<S: PageStore>(&self, s: &S) -> Result<Arc<Catalog>> {
         let cookie = ddl::schema_cookie(s)?;
@@ -472,6 +529,7 @@ impl Database {
             return Ok((Vec::new(), 0));
         }
         let session = self.session.lock();
+        session.check_owner()?;
         let p = match &session.txn {
             Some(t) => {
                 let cat = match &t.catalog {
@@ -498,10 +556,11 @@ impl Database {
                     return Err(Error::Sql("cannot start a transaction within a transaction".into()));
                 }
                 let w = self.shared.engine.begin_write()?;
-                session.txn = Some(OpenTxn { w, catalog: None });
+                session.txn = Some(OpenTxn { w, thread: std::thread::current().id(), catalog: None });
                 return Ok(Outcome::default());
             }
             Ast::Commit => {
+                session.check_owner()?;
                 let t =
                     session.txn.take().ok_or_else(|| Error::Sql("cannot commit - no transaction is active".into()))?;
                 let lsn = t.w.commit()?;
@@ -521,8 +580,16 @@ impl Database {
             }
             _ => {}
         }
+        session.check_owner()?;
         if let Some(t) = session.txn.as_mut() {
-            return match self.run_in_txn(t, c, &params) {
+            let result = self.run_in_txn(t, c, &params);
+            // Rows, counts and errors may depend on commits the transaction
+            // read before they were durable (module doc).
+            let result = match t.w.make_reads_durable() {
+                Ok(()) => result,
+                Err(e) => Err(e),
+            };
+            return match result {
                 Ok(out) => Ok(out),
                 Err(e) => {
                     // A statement that cannot be undone on its own ends the
@@ -548,11 +615,23 @@ impl Database {
             return execute(&r, &p, &cat, &params);
         }
         let w = self.shared.engine.begin_write()?;
-        let cat = self.catalog_for(&w)?;
-        let p = c.plan_for(&cat)?;
-        let mut out = execute(&w, &p, &cat, &params)?;
-        let new_catalog =
-            if out.schema_changed { Some((ddl::schema_cookie(&w)?, Arc::new(Catalog::load(&w)?))) } else { None };
+        let mut run = || -> Result<_> {
+            let cat = self.catalog_for(&w)?;
+            let p = c.plan_for(&cat)?;
+            let out = execute(&w, &p, &cat, &params)?;
+            let new_catalog =
+                if out.schema_changed { Some((ddl::schema_cookie(&w)?, Arc::new(Catalog::load(&w)?))) } else { None };
+            Ok((out, new_catalog))
+        };
+        let (mut out, new_catalog) = match run() {
+            Ok(done) => done,
+            Err(e) => {
+                // The error may have been decided on a commit that is not
+                // durable yet (a UNIQUE violation, say): not before it is.
+                w.make_reads_durable()?;
+                return Err(e);
+            }
+        };
         let lsn = w.commit()?;
         if let Some(cat) = new_catalog {
             *self.shared.catalog.lock() = Some(cat);

@@ -26,6 +26,12 @@ pub trait LogFlusher: Send + Sync + fmt::Debug {
     /// `durable_lsn() > lsn`.
     fn flush_to(&self, lsn: Lsn) -> Result<()>;
 
+    /// Why the log refuses all further work, if it does (fail stop): then
+    /// no page may be written or read in.
+    fn poisoned(&self) -> Option<String> {
+        None
+    }
+
     /// True when a page carrying `lsn` may be written.
     fn is_durable(&self, lsn: Lsn) -> bool {
         lsn == Lsn::ZERO || lsn < self.durable_lsn()
@@ -60,6 +66,10 @@ impl LogFlusher for crate::wal::Wal {
 
     fn flush_to(&self, lsn: Lsn) -> Result<()> {
         crate::wal::Wal::flush_to(self, lsn)
+    }
+
+    fn poisoned(&self) -> Option<String> {
+        crate::wal::Wal::poisoned(self)
     }
 }
 
@@ -101,5 +111,9 @@ impl LogFlusher for RecordingFlusher {
         self.requests.lock().push(lsn);
         self.durable.fetch_max(lsn.0 + 1, Ordering::SeqCst);
         Ok(())
+    }
+
+    fn poisoned(&self) -> Option<String> {
+        self.fail.lock().then(|| "test flusher told to fail".to_string())
     }
 }

@@ -6,7 +6,7 @@
 //!   frames: [Frame; max_frames]   fixed for the pool's life; guards borrow them
 //!   Mutex<PoolInner> { map: PageId → frame index, frames in use, clock hand }
 //!   Frame { pins: AtomicU32, referenced: AtomicBool, data: RwLock<FrameData> }
-//!   FrameData { id, valid, dirty, uncommitted, buf: [u8; page_size] }
+//!   FrameData { id, valid, dirty, uncommitted, commit_lsn, buf: [u8; page_size] }
 //! ```
 //!
 //! A caller gets a [`PageRef`] (shared latch) or [`PageMut`] (exclusive
@@ -23,7 +23,20 @@
 //!    [`PageMut::set_uncommitted`]) is never evicted and never written back.
 //!    When every frame is pinned or uncommitted, the pool grows up to
 //!    `max_frames`, then fails with [`Error::BufferPoolFull`].
-//! 3. **Verified loads.** Pages come in through [`DataFile::read_page`], which
+//!    The mark is cleared once the transaction's `COMMIT` is *appended*, so
+//!    the next writer can run while the group flush is in flight (early lock
+//!    release). A flush may carry a transaction's page records but not its
+//!    `COMMIT` (it took the buffer in between), so the page's LSN alone does
+//!    not say the commit is durable: each frame also remembers the LSN of
+//!    the `COMMIT` of the transaction that last changed it
+//!    ([`PageMut::set_commit_lsn`]), and write-back makes the log durable
+//!    past the larger of the two. In debug builds every write checks this as
+//!    an oracle.
+//! 3. **Fail stop (invariant 7).** After the log is poisoned or the data file
+//!    latched failed, no page is written back and no page is read in: the
+//!    file's state is unknown, and an evicted page read back could be an old
+//!    version.
+//! 4. **Verified loads.** Pages come in through [`DataFile::read_page`], which
 //!    checks the checksum; a page that fails never enters the pool.
 //!
 //! # Eviction
@@ -103,6 +116,9 @@ pub struct FrameData {
     valid: bool,
     dirty: bool,
     uncommitted: bool,
+    /// LSN of the `COMMIT` record of the transaction that last changed the
+    /// page (zero: none since it was loaded, so its changes are durable).
+    commit_lsn: Lsn,
     buf: Box<[u8]>,
 }
 
@@ -123,6 +139,7 @@ impl Frame {
                 valid: false,
                 dirty: false,
                 uncommitted: false,
+                commit_lsn: Lsn::ZERO,
                 buf: Box::default(),
             }),
         }
@@ -315,12 +332,14 @@ impl BufferPool {
         if new {
             g.buf.fill(0);
         } else {
+            self.check_log()?;
             self.file.read_page(id, &mut g.buf)?;
         }
         g.id = id;
         g.valid = true;
         g.dirty = false;
         g.uncommitted = false;
+        g.commit_lsn = Lsn::ZERO;
         inner.map.insert(id, i);
         let frame = &self.frames[i];
         frame.pins.store(1, Ordering::Release);
@@ -371,15 +390,34 @@ impl BufferPool {
         (i, g)
     }
 
-    /// Write one dirty frame to the data file, keeping the WAL rule: the log
-    /// must be durable up to the page's LSN before the page may reach disk.
+    /// Fail with [`Error::Poisoned`] once the log is poisoned (fail stop).
+    fn check_log(&self) -> Result<()> {
+        match self.flusher.poisoned() {
+            Some(reason) => Err(Error::Poisoned { reason }),
+            None => Ok(()),
+        }
+    }
+
+    /// Write one dirty frame to the data file, keeping the WAL rule and no
+    /// steal: the log must be durable past the page's LSN and past the
+    /// `COMMIT` of the transaction that last changed it before the page may
+    /// reach disk (module doc, rules 1 and 2).
     fn write_back(&self, g: &mut FrameData) -> Result<()> {
         debug_assert!(!g.uncommitted, "no steal: an uncommitted page is never written");
-        let lsn = page::page_lsn(&g.buf);
+        self.check_log()?;
+        let lsn = page::page_lsn(&g.buf).max(g.commit_lsn);
         if !self.flusher.is_durable(lsn) {
             self.log_flushes.fetch_add(1, Ordering::Relaxed);
             self.flusher.flush_to(lsn)?;
         }
+        // The oracle: whatever path led here, the transaction that last
+        // changed this page has a durable COMMIT.
+        debug_assert!(
+            self.flusher.is_durable(g.commit_lsn),
+            "page {} written before the COMMIT at {:?} is durable",
+            g.id,
+            g.commit_lsn
+        );
         self.file.write_page(g.id, &mut g.buf)?;
         g.dirty = false;
         self.page_writes.fetch_add(1, Ordering::Relaxed);
@@ -395,7 +433,7 @@ impl BufferPool {
         for f in frames {
             let g = f.data.read();
             if g.valid && g.dirty && !g.uncommitted {
-                max_lsn = max_lsn.max(page::page_lsn(&g.buf));
+                max_lsn = max_lsn.max(page::page_lsn(&g.buf)).max(g.commit_lsn);
             }
         }
         if !self.flusher.is_durable(max_lsn) {
@@ -493,6 +531,13 @@ impl PageMut<'_> {
             (true, false) => self.uncommitted.fetch_sub(1, Ordering::Relaxed),
             _ => 0,
         };
+    }
+
+    /// Record the LSN of the `COMMIT` record of the transaction that just
+    /// committed its changes to this page: the page is not written back
+    /// until that record is durable (module doc, rule 2).
+    pub fn set_commit_lsn(&mut self, lsn: Lsn) {
+        self.data_mut().commit_lsn = lsn;
     }
 
     /// Whether the page holds uncommitted changes.

@@ -236,3 +236,38 @@ fn header_page_changes_survive_flush_and_reopen() {
     let pool = BufferPool::new(o.file, Arc::new(NoLog), PoolOptions { frames: 8, max_frames: 8 });
     assert_eq!(header::page_count(&pool.fetch(PageId::HEADER).expect("hdr")), 6);
 }
+
+/// A page changed by a transaction whose page records are durable but whose
+/// COMMIT is not: eviction flushes the log to the COMMIT before writing it
+/// (no steal with early lock release).
+#[test]
+fn eviction_waits_for_the_commit_of_the_last_change() {
+    let vfs = SimVfs::new(1);
+    let flusher = Arc::new(RecordingFlusher::new());
+    let pool = pool_on(&vfs, 8, 8, flusher.clone());
+    let ids = fill(&pool, 8, true);
+    flusher.flush_to(Lsn(8)).expect("the page records are durable");
+    for id in &ids {
+        pool.fetch_exclusive(*id).expect("hit").set_commit_lsn(Lsn(500));
+    }
+    fill(&pool, 8, false);
+    assert!(pool.stats().page_writes >= 8);
+    assert!(flusher.requests().contains(&Lsn(500)), "asked for the COMMIT: {:?}", flusher.requests());
+    assert!(flusher.is_durable(Lsn(500)));
+}
+
+/// Once the log is poisoned no page is written back, not even one whose
+/// log records are durable, and no page is read in (fail stop).
+#[test]
+fn a_poisoned_log_stops_eviction_writes_and_reads() {
+    let vfs = SimVfs::new(1);
+    let flusher = Arc::new(RecordingFlusher::new());
+    let pool = pool_on(&vfs, 8, 8, flusher.clone());
+    fill(&pool, 8, true);
+    flusher.flush_to(Lsn(100)).expect("durable past every page");
+    flusher.fail_from_now();
+    let writes = pool.stats().page_writes;
+    let e = alloc::allocate(&pool, PageType::Heap).expect_err("no frame can be freed");
+    assert!(e.is_poisoned(), "{e}");
+    assert_eq!(pool.stats().page_writes, writes, "nothing written after the poison");
+}

@@ -11,9 +11,20 @@
 //!
 //! A committing writer appends its records, releases both locks, and only
 //! then waits for the group flush — the next writer runs meanwhile, and many
-//! committers share one fdatasync. A reader that starts after a commit waits
-//! until that commit is durable before it reads, so no reader is shown data
-//! that a crash could take back.
+//! committers share one fdatasync. Nothing is shown that a crash could take
+//! back, in any durability mode:
+//!
+//! - a reader that starts after a commit waits until that commit is durable
+//!   before it reads;
+//! - a writer may start before the last commit is durable (that is the
+//!   point of early lock release), so it remembers the last commit it could
+//!   see ([`WriteTxn::reads_from`]); its own commit is later in the log and
+//!   covers it, and everything else it returns — rows, a count, an error, a
+//!   commit that changed nothing — waits until that commit is durable
+//!   ([`WriteTxn::make_reads_durable`]).
+//!
+//! Once the log or the data file has failed, neither readers nor writers
+//! start (`Poisoned` until reopened).
 //!
 //! # Checkpoint (invariant 6, in this order)
 //!
@@ -336,7 +347,9 @@ impl Engine {
         }
     }
 
-    /// Fail unless the engine can take writes: not closed, not poisoned.
+    /// Fail unless the engine can serve reads and writes: not closed, not
+    /// poisoned (fail stop covers readers too: after a failed write or sync
+    /// the data file's state is unknown).
     pub(super) fn check_writable(&self) -> Result<()> {
         let i = &self.inner;
         if i.closed.load(Ordering::Acquire) {
@@ -362,17 +375,24 @@ impl Engine {
     }
 
     /// Begin a read-only transaction. It first waits until the last commit
-    /// is durable, so it never shows data a crash could take back.
+    /// is durable, so it never shows data a crash could take back. Fails
+    /// with [`Error::Poisoned`] once the log or the data file has failed.
     pub fn begin_read(&self) -> Result<ReadTxn> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
+        self.check_writable()?;
         let rw = self.inner.rw.read_arc();
-        let last = self.inner.last_commit.load(Ordering::Acquire);
-        if last != 0 {
-            self.inner.wal.flush_to(Lsn(last))?;
-        }
+        // Checked again under the lock: a writer may have failed meanwhile.
+        self.check_writable()?;
+        self.make_durable(Lsn(self.inner.last_commit.load(Ordering::Acquire)))?;
         Ok(ReadTxn::new(self, rw))
+    }
+
+    /// Make the log durable past the record at `lsn` (zero: nothing to do),
+    /// in every durability mode.
+    pub(super) fn make_durable(&self, lsn: Lsn) -> Result<()> {
+        if lsn == Lsn::ZERO {
+            return Ok(());
+        }
+        self.inner.wal.flush_to(lsn)
     }
 
     /// Run a checkpoint now (waits for the current writer).

@@ -55,6 +55,9 @@ enum Undo {
 pub struct WriteTxn {
     engine: Engine,
     txid: TxnId,
+    /// The last commit appended when this transaction began: it may read
+    /// that commit's changes before they are durable.
+    reads_from: Lsn,
     undo: RefCell<BTreeMap<PageId, Undo>>,
     failed: Cell<bool>,
     failure: RefCell<Option<String>>,
@@ -95,6 +98,8 @@ impl std::fmt::Debug for WriteTxn {
 pub struct PendingCommit {
     engine: Engine,
     lsn: Option<Lsn>,
+    /// What the transaction read from (see [`WriteTxn::reads_from`]).
+    reads_from: Lsn,
 }
 
 impl WriteTxn {
@@ -105,6 +110,7 @@ impl WriteTxn {
         txid: TxnId,
     ) -> WriteTxn {
         WriteTxn {
+            reads_from: Lsn(engine.inner.last_commit.load(Ordering::Acquire)),
             engine: engine.clone(),
             stmt: RefCell::new(None),
             spare: RefCell::new(Vec::new()),
@@ -121,6 +127,24 @@ impl WriteTxn {
     /// The transaction's id.
     pub fn id(&self) -> TxnId {
         self.txid
+    }
+
+    /// The LSN of the last commit appended when this transaction began (zero:
+    /// none since open). The transaction may see that commit's changes
+    /// before they are durable; its own commit comes later in the log, so
+    /// once that is durable so is everything it read.
+    pub fn reads_from(&self) -> Lsn {
+        self.reads_from
+    }
+
+    /// Wait until every commit this transaction could have read is durable.
+    /// Call it before anything the transaction read leaves the engine
+    /// without a commit of its own behind it: rows or counts returned inside
+    /// an open transaction, an error, a commit that changed nothing. Waits in
+    /// every durability mode: a reader is never shown what a crash can take
+    /// back, as [`Engine::begin_read`] ensures for readers.
+    pub fn make_reads_durable(&self) -> Result<()> {
+        self.engine.make_durable(self.reads_from)
     }
 
     /// Pages written so far.
@@ -177,22 +201,28 @@ impl WriteTxn {
         self.stmt.borrow_mut().take();
         self.check()?;
         let undo = std::mem::take(&mut *self.undo.borrow_mut());
+        let reads_from = self.reads_from;
         if undo.is_empty() {
             self.finish();
-            return Ok(PendingCommit { engine: self.engine.clone(), lsn: None });
+            return Ok(PendingCommit { engine: self.engine.clone(), lsn: None, reads_from });
         }
         match self.log_changes(&undo) {
             Ok(commit_lsn) => {
                 let pool = self.engine.pool();
                 for id in undo.keys() {
                     // The frames are uncommitted, so never evicted: a hit.
-                    pool.fetch_exclusive(*id)?.set_uncommitted(false);
+                    let mut page = pool.fetch_exclusive(*id)?;
+                    // From here the page may be evicted, but not written
+                    // before this COMMIT is durable: a group flush may have
+                    // taken the page records without it (no steal).
+                    page.set_commit_lsn(commit_lsn);
+                    page.set_uncommitted(false);
                 }
                 let inner = &self.engine.inner;
                 inner.last_commit.fetch_max(commit_lsn.0, Ordering::AcqRel);
                 inner.commits.fetch_add(1, Ordering::Relaxed);
                 self.finish();
-                Ok(PendingCommit { engine: self.engine.clone(), lsn: Some(commit_lsn) })
+                Ok(PendingCommit { engine: self.engine.clone(), lsn: Some(commit_lsn), reads_from })
             }
             Err(e) => {
                 // Records without a COMMIT are ignored by recovery; restore
@@ -206,8 +236,8 @@ impl WriteTxn {
     }
 
     /// Commit and wait until the commit is durable; returns its LSN (the
-    /// durability receipt). A transaction that changed nothing returns the
-    /// durable LSN.
+    /// durability receipt). A transaction that changed nothing waits until
+    /// what it read is durable and returns the durable LSN.
     pub fn commit(self) -> Result<Lsn> {
         self.commit_pending()?.wait()
     }
@@ -367,7 +397,10 @@ impl PendingCommit {
     /// Wait until the commit is durable (in the configured durability mode)
     /// and return its LSN.
     pub fn wait(self) -> Result<Lsn> {
-        let Some(lsn) = self.lsn else { return Ok(self.engine.durable_lsn()) };
+        let Some(lsn) = self.lsn else {
+            self.engine.make_durable(self.reads_from)?;
+            return Ok(self.engine.durable_lsn());
+        };
         self.engine.wal().commit(lsn)?;
         self.engine.maybe_checkpoint();
         Ok(lsn)

@@ -37,7 +37,7 @@
 //! | 0 | 4 | `magic` | `"WREC"` |
 //! | 4 | 4 | `crc` | CRC32C of bytes 8 .. 48 + `len` (header rest and payload) |
 //! | 8 | 8 | `lsn` | the record's own position: stale bytes of a recycled segment never match |
-//! | 16 | 8 | `durable_lsn` | end of the durable log when the record was written (invariant 8) |
+//! | 16 | 8 | `durable_lsn` | end of the durable log known when the record was appended — for the last record of each flush, when the flush was written (invariant 8) |
 //! | 24 | 4 | `prev_crc` | `crc` of the previous record: a chain, so a lost record breaks it |
 //! | 28 | 1 | `type` | a [`RecordType`] |
 //! | 29 | 3 | reserved | zero |
@@ -226,6 +226,18 @@ pub fn encode_record(out: &mut Vec<u8>, f: &RecordFields<'_>) -> u32 {
     put_u32(b, REC_LEN_OFFSET, f.payload.len() as u32);
     let crc = crc32c::crc32c(&b[REC_LSN_OFFSET..]);
     put_u32(b, REC_CRC_OFFSET, crc);
+    crc
+}
+
+/// Rewrite the `durable_lsn` of the whole record at the start of `rec` and
+/// its CRC; returns the new CRC. The flush leader stamps the last record of
+/// its flush this way, so every flush names the durable end of the log as
+/// it was when the flush was written (invariant 8).
+pub fn restamp_durable(rec: &mut [u8], durable: Lsn) -> u32 {
+    let len = get_u32(rec, REC_LEN_OFFSET) as usize;
+    put_u64(rec, REC_DURABLE_OFFSET, durable.0);
+    let crc = crc32c::crc32c(&rec[REC_LSN_OFFSET..REC_HEADER_LEN + len]);
+    put_u32(rec, REC_CRC_OFFSET, crc);
     crc
 }
 

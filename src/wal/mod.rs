@@ -17,4 +17,4 @@ pub mod writer;
 
 pub use format::{FIRST_LSN, MAX_PAYLOAD, Record, RecordType};
 pub use reader::{LogEnd, Scan, TornTail, WalReader, scan};
-pub use writer::{Durability, Wal, WalOptions, WalStats};
+pub use writer::{AppendHook, Durability, Wal, WalOptions, WalStats};

@@ -25,6 +25,20 @@
 //! 3. Nobody returns from `flush_to` before the sync covering their record
 //!    returned `Ok` (invariant 2).
 //!
+//! # The durable LSN a flush carries (invariant 8)
+//!
+//! Every record carries the durable LSN known when it was appended. Under
+//! pipelined group commit most records of flush N+1 are appended while
+//! flush N is in flight, so they would only name the end of flush N-1, and
+//! bit rot in an acknowledged flush N would read as a torn tail until a
+//! flush N+2 existed. So the leader, when it takes the buffer, rewrites the
+//! `durable_lsn` of the buffer's last record (and its CRC, and the chain
+//! from it) to the durable LSN of that moment — the end of flush N. Flush
+//! N+1 thus proves flush N durable, and the window in which damage reads as
+//! a torn tail is the last flush alone (TESTING.md 5.4). Write-behind never
+//! writes out the block holding the last record, so it is still in memory
+//! to be stamped.
+//!
 //! # Fail stop (invariant 7)
 //!
 //! A failed write or `fdatasync` poisons the log: that batch's waiters and
@@ -62,7 +76,7 @@ use crate::io::{Vfs, parent_dir};
 
 use super::format::{
     FIRST_LSN, FLUSH_ALIGN, REC_HEADER_LEN, RECORD_ALIGN, RecordFields, RecordType, SEGMENT_HEADER_BLOCK,
-    SegmentHeader, align_up, encode_record, max_payload, record_len, validate_segment_size,
+    SegmentHeader, align_up, encode_record, max_payload, record_len, restamp_durable, validate_segment_size,
 };
 use super::reader::LogEnd;
 use super::segment::{self, Segment};
@@ -171,6 +185,20 @@ impl State {
         }
     }
 
+    /// Stamp the buffer's last record with the durable LSN of now (module
+    /// doc: the durable LSN a flush carries). The chain continues from its
+    /// new CRC.
+    fn stamp_last_record(&mut self) {
+        let Some(last) = self.last_lsn else { return };
+        let Some(at) = last.0.checked_sub(self.buf_start.0) else { return };
+        let durable = self.durable;
+        if let Some(rec) = self.buf.get_mut(at as usize..)
+            && rec.len() >= REC_HEADER_LEN
+        {
+            self.last_crc = restamp_durable(rec, durable);
+        }
+    }
+
     /// Encode a record at `lsn` (at or after the buffer's end; the gap is
     /// zeros) and chain it.
     fn encode(&mut self, lsn: Lsn, kind: RecordType, txid: TxnId, payload: &[u8]) {
@@ -227,11 +255,24 @@ struct Shared {
     counters: Counters,
 }
 
+/// Test instrumentation: called on the appending thread before each record
+/// is appended, with no lock of the log held, so it may flush the log — the
+/// way the crash suites force a group flush into the gap between a
+/// transaction's page records and its `COMMIT`.
+pub type AppendHook = Arc<dyn Fn(&Wal, RecordType) + Send + Sync>;
+
 /// The write-ahead log of one database.
-#[derive(Debug)]
 pub struct Wal {
     shared: Arc<Shared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    hook: parking_lot::RwLock<Option<AppendHook>>,
+    has_hook: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Wal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wal").field("path", &self.shared.db_path).finish_non_exhaustive()
+    }
 }
 
 impl Wal {
@@ -375,7 +416,12 @@ impl Wal {
         // the first commit.
         let first = shared.seg_start(next);
         shared.prepare_through(Lsn(first.0 + shared.data_size() * (1 + shared.opts.spare_segments as u64)))?;
-        let wal = Wal { shared, threads: Mutex::new(Vec::new()) };
+        let wal = Wal {
+            shared,
+            threads: Mutex::new(Vec::new()),
+            hook: parking_lot::RwLock::new(None),
+            has_hook: std::sync::atomic::AtomicBool::new(false),
+        };
         if wal.shared.opts.background {
             let sh = wal.shared.clone();
             wal.threads.lock().push(spawn("waldb-wal-prepare", move || sh.preparer_loop())?);
@@ -390,6 +436,12 @@ impl Wal {
     /// Append a record and return its LSN. The record is durable only after
     /// [`Wal::flush_to`] with this LSN returns `Ok`.
     pub fn append(&self, kind: RecordType, txid: TxnId, payload: &[u8]) -> Result<Lsn> {
+        if self.has_hook.load(Ordering::Acquire) {
+            let hook = self.hook.read().clone();
+            if let Some(h) = hook {
+                h(self, kind);
+            }
+        }
         let sh = &self.shared;
         let limit = max_payload(sh.seg_size);
         if payload.len() > limit {
@@ -444,6 +496,13 @@ impl Wal {
             }
             return Ok(at);
         }
+    }
+
+    /// Install (or remove) the test hook called before every append.
+    #[doc(hidden)]
+    pub fn set_append_hook(&self, hook: Option<AppendHook>) {
+        self.has_hook.store(hook.is_some(), Ordering::Release);
+        *self.hook.write() = hook;
     }
 
     /// Block until the record at `lsn` is durable (group commit; see the
@@ -629,6 +688,7 @@ impl Shared {
             let delay = self.opts.commit_delay;
             MutexGuard::unlocked(st, || std::thread::sleep(delay));
         }
+        st.stamp_last_record();
         let end = st.next_lsn;
         let start = st.buf_start;
         let padded_end = Lsn(align_up(end.0, FLUSH_ALIGN));
@@ -663,7 +723,12 @@ impl Shared {
     /// Write the buffer's whole 4 KiB blocks without a sync (large
     /// transactions); the next flush syncs them.
     fn write_behind(&self, st: &mut MutexGuard<'_, State>) -> Result<()> {
-        let n = st.buf.len() / FLUSH_ALIGN as usize * FLUSH_ALIGN as usize;
+        // Keep the block holding the last record: the flush stamps it.
+        let last_at = st.last_lsn.map_or(0, |l| l.0.saturating_sub(st.buf_start.0) as usize);
+        let n = st.buf.len().min(last_at) / FLUSH_ALIGN as usize * FLUSH_ALIGN as usize;
+        if n == 0 {
+            return Ok(());
+        }
         let start = st.buf_start;
         let data: Vec<u8> = st.buf.drain(..n).collect();
         st.buf_start = Lsn(start.0 + n as u64);

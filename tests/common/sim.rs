@@ -81,6 +81,22 @@ pub enum Step {
     Checkpoint,
     /// A clean close and reopen.
     Reopen,
+    /// From here on (across reopens), every `COMMIT` is preceded by a group
+    /// flush of everything appended before it: the flush takes the
+    /// transaction's page records but not its `COMMIT`, the window in which
+    /// the next writer may evict those pages (no steal with early lock
+    /// release, issue 13).
+    FlushBeforeCommits,
+}
+
+/// Install the hook that flushes the log before every `COMMIT` append.
+pub fn flush_before_commits(e: &Engine) {
+    e.wal().set_append_hook(Some(Arc::new(|wal: &waldb::wal::Wal, kind: waldb::wal::RecordType| {
+        if kind == waldb::wal::RecordType::Commit {
+            // A failure poisons the log; the append that follows reports it.
+            let _ = wal.flush_all();
+        }
+    })));
 }
 
 /// What a run did before its first error.
@@ -190,6 +206,8 @@ struct Runner<'a> {
     index: Index,
     next_rowid: u64,
     pending: Vec<PendingCommit>,
+    /// Whether [`Step::FlushBeforeCommits`] was reached.
+    gap_flush: bool,
 }
 
 impl Runner<'_> {
@@ -317,11 +335,18 @@ impl Runner<'_> {
                     self.wait_all()?;
                     e.checkpoint()?;
                 }
+                Step::FlushBeforeCommits => {
+                    self.gap_flush = true;
+                    flush_before_commits(&e);
+                }
                 Step::Reopen => {
                     self.wait_all()?;
                     e.close()?;
                     drop(e);
                     e = Engine::open(Arc::new(self.vfs.clone()), &db_path(), self.opts.clone())?;
+                    if self.gap_flush {
+                        flush_before_commits(&e);
+                    }
                     let got = dump(&e)?;
                     if got != self.model {
                         return Err(waldb::errinput!("state after a clean reopen differs from the model"));
@@ -378,6 +403,7 @@ fn run_shared(vfs: &SimVfs, opts: &EngineOptions, steps: &[Step], group: usize, 
         index: vec![BTreeMap::new(); usize::from(TABLES) + 1],
         next_rowid: 1,
         pending: Vec::new(),
+        gap_flush: false,
     };
     if let Err(e) = r.run(steps) {
         r.fail(e);
