@@ -194,6 +194,62 @@ fn a_flip_in_the_last_flush_is_a_torn_tail_until_a_later_flush_covers_it() {
     assert_eq!(user_records(&s.records), sent.iter().filter(|r| r.lsn < victim.lsn).cloned().collect::<Vec<_>>());
 }
 
+/// Pipelined group commit, made deterministic: while each flush is being
+/// written (the leader has released the log's lock), the next batch of
+/// records is appended — as committers do while a flush is in flight. Those
+/// records know only the durable LSN of the flush before. The leader stamps
+/// its flush's last record with the durable LSN of the moment it writes, so
+/// each flush proves the one before it durable: a flip in any flush but the
+/// last is corruption. Before the stamp, flush N was only proven by flush
+/// N+2, and rot in the second-to-last flush read as a torn tail — its
+/// acknowledged commits silently gone.
+#[test]
+fn each_flush_proves_the_one_before_it_durable_even_when_pipelined() {
+    let vfs = SimVfs::new(6);
+    let wal = Arc::new(Wal::create(Arc::new(vfs.clone()), &db(), ID, opts(64 * 1024)).expect("create"));
+    let batches = 8u64;
+    let starts = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let (w2, s2) = (Arc::downgrade(&wal), starts.clone());
+    vfs.set_write_observer(Some(Arc::new(move |p: &Path, off: u64, _bytes: &[u8]| {
+        if !p.to_string_lossy().contains("-wal-") || off < SEGMENT_HEADER_BLOCK {
+            return;
+        }
+        let mut starts = s2.lock();
+        starts.push(Lsn(off - SEGMENT_HEADER_BLOCK + FIRST_LSN.0));
+        let n = starts.len() as u64;
+        drop(starts);
+        if n < batches
+            && let Some(wal) = w2.upgrade()
+        {
+            for k in [RecordType::PageChange, RecordType::PageChange, RecordType::Commit] {
+                wal.append(k, TxnId(100 + n), &payload(n, 60)).expect("append while the flush is in flight");
+            }
+        }
+    })));
+    for k in [RecordType::PageChange, RecordType::Commit] {
+        wal.append(k, TxnId(100), &payload(0, 60)).expect("append");
+    }
+    for _ in 0..batches {
+        wal.flush_all().expect("flush");
+    }
+    vfs.set_write_observer(None);
+    let starts = starts.lock().clone();
+    assert_eq!(starts.len() as u64, batches, "one write per flush");
+    let seg = segment::segment_path(&db(), FIRST_LSN);
+    let image = vfs.crash_image();
+    for (i, start) in starts.iter().enumerate().take(starts.len() - 1) {
+        let disk = image.boot(LossMode::KeepAll);
+        disk.flip_bit(&seg, segment_offset(*start) + 9, 2).expect("flip");
+        match scan(&disk, &db(), ID, FIRST_LSN) {
+            // Reported where the valid log stops: the damaged record, or the
+            // padding of the flush before it.
+            Err(Error::CorruptLog { lsn, .. }) => assert!(lsn <= *start, "flush {i}: {lsn:?}"),
+            Ok(s) => panic!("flush {i} of {}: read as {:?}, its commits silently dropped", starts.len(), s.torn),
+            Err(e) => panic!("flush {i}: {e}"),
+        }
+    }
+}
+
 #[test]
 fn every_bit_flip_of_a_segment_header_is_detected() {
     let vfs = SimVfs::new(4);
