@@ -25,9 +25,10 @@ use std::time::Duration;
 use common::sim::{self, Step, check_image_with, sim_options};
 use parking_lot::Mutex;
 use waldb::io::{CrashImage, Errno, Fault, LossMode, OpFilter, OpKind, SimVfs, Vfs, When};
-use waldb::txn::EngineOptions;
+use waldb::storage::{HeapFile, PageStore, header};
+use waldb::txn::{Engine, EngineOptions};
 use waldb::wal::{Durability, RecordType, Wal, WalOptions};
-use waldb::{Database, Error};
+use waldb::{Database, Error, PageId};
 
 fn path() -> PathBuf {
     PathBuf::from("/db/bank.db")
@@ -55,7 +56,10 @@ fn flush_before_every_commit(db: &Database) {
 #[test]
 fn a_page_is_never_written_before_its_commit_is_durable() {
     let mut opts = sim_options(32 * 1024, None);
+    // 8 frames, growing to at most 16 for a transaction's uncommitted
+    // pages: committed dirty pages must be evicted.
     opts.pool_bytes = 8 * opts.page_size;
+    opts.pool_cap_bytes = 16 * opts.page_size;
     let mut steps = vec![Step::FlushBeforeCommits];
     steps.extend(sim::oltp(13, 40, Some(15)));
     let checked = Arc::new(AtomicU64::new(0));
@@ -74,6 +78,68 @@ fn a_page_is_never_written_before_its_commit_is_durable() {
     let evictions = checked.load(Ordering::Relaxed);
     println!("no steal, engine level: {evictions} crash images recovered and checked");
     assert!(evictions > 500);
+}
+
+/// Engine level, the interleaving spelled out: right after a checkpoint,
+/// transaction A changes three pages (each logged whole: its first change
+/// since the redo point) and a flush takes those records but not A's
+/// COMMIT; transaction B then changes six other pages in an 8-frame pool,
+/// evicting A's pages. A crash right then must recover A whole or not at
+/// all. Before the fix the evicted pages were written at once and the image
+/// held A's change to them without A's COMMIT: half a transaction.
+#[test]
+fn the_next_writer_evicting_pages_of_an_undurable_commit_leaves_no_half_transaction() {
+    let opts = EngineOptions {
+        page_size: 1024,
+        pool_bytes: 8 * 1024,
+        pool_cap_bytes: 8 * 1024,
+        wal: WalOptions { segment_size: 64 * 1024, background: false, ..WalOptions::default() },
+        checkpoint_bytes: None,
+        ..EngineOptions::default()
+    };
+    let vfs = SimVfs::new(1);
+    let e = Engine::open(Arc::new(vfs.clone()) as Arc<dyn Vfs>, &path(), opts.clone()).expect("open");
+    let tx = e.begin_write().expect("begin");
+    let heap = HeapFile::create(&tx).expect("heap");
+    header::set_root(&mut tx.write(PageId::HEADER).expect("header"), 1, heap.meta_page());
+    tx.commit().expect("commit");
+    let mut tids = Vec::new();
+    for i in 0..40u8 {
+        let tx = e.begin_write().expect("begin");
+        tids.push(heap.insert(&tx, &[i; 300]).expect("insert"));
+        tx.commit().expect("commit");
+    }
+    e.checkpoint().expect("checkpoint");
+    e.wal().set_append_hook(Some(Arc::new(|wal: &Wal, kind: RecordType| {
+        if kind == RecordType::Commit {
+            let _ = wal.flush_all();
+        }
+    })));
+    let changed = [0usize, 15, 30];
+    let a = e.begin_write().expect("begin A");
+    for &k in &changed {
+        let tid = heap.update(&a, tids[k], &[0xAA; 300]).expect("update");
+        assert_eq!(tid, tids[k], "updated in place");
+    }
+    let pending = a.commit_pending().expect("A's COMMIT appended");
+    assert!(e.durable_lsn() <= pending.lsn().expect("changed"), "A's COMMIT is not durable yet");
+    // B changes six other pages: with A's three dirty frames and B's
+    // uncommitted ones, the 8-frame pool must evict A's pages.
+    let b = e.begin_write().expect("begin B");
+    for k in [3usize, 6, 9, 12, 18, 21] {
+        heap.update(&b, tids[k], &[0xBB; 300]).expect("update");
+    }
+    drop(b);
+    let image = vfs.crash_image();
+    for mode in [LossMode::KeepAll, LossMode::DropAll] {
+        let disk = image.boot(mode);
+        let e2 = Engine::open(Arc::new(disk) as Arc<dyn Vfs>, &path(), opts.clone()).expect("recover");
+        let r = e2.begin_read().expect("read");
+        let seen: Vec<bool> =
+            changed.iter().map(|&k| heap.get(&r, tids[k]).expect("get").expect("row") == vec![0xAA; 300]).collect();
+        assert!(seen.iter().all(|&s| s) || seen.iter().all(|&s| !s), "{mode:?}: half of A survived: {seen:?}");
+    }
+    drop(pending);
 }
 
 const ACCOUNTS: i64 = 120;
@@ -134,15 +200,30 @@ fn check_bank(db: &Database) -> Result<(), String> {
 fn four_committers_with_a_crash_image_after_every_data_file_write() {
     let opts = EngineOptions {
         page_size: 1024,
-        pool_bytes: 12 * 1024,
-        pool_cap_bytes: 8 << 20,
-        wal: WalOptions { segment_size: 256 * 1024, background: false, ..WalOptions::default() },
-        checkpoint_bytes: Some(192 * 1024),
+        pool_bytes: 16 * 1024,
+        pool_cap_bytes: 16 * 1024,
+        // Each flush leader waits a little: the next writer runs, and
+        // evicts, while the last commit is not durable yet.
+        wal: WalOptions {
+            segment_size: 256 * 1024,
+            background: false,
+            commit_delay: Duration::from_micros(500),
+            ..WalOptions::default()
+        },
+        // Frequent checkpoints: a page's first change after one is logged
+        // whole, and recovery installs such an image as it is — so a page
+        // written too early is only repaired if an older committed image
+        // follows the redo point. Right after a checkpoint none does.
+        checkpoint_bytes: Some(16 * 1024),
         ..EngineOptions::default()
     };
     let vfs = SimVfs::new(41);
-    let db = open(&vfs, &opts).expect("open");
+    // The bank is opened in one transaction, in a pool that can hold it.
+    let roomy = EngineOptions { pool_cap_bytes: 8 << 20, ..opts.clone() };
+    let db = open(&vfs, &roomy).expect("open");
     bank(&db);
+    db.close().expect("close");
+    let db = open(&vfs, &opts).expect("reopen");
     flush_before_every_commit(&db);
     // The write observer marks a data-file write; the crash hook at the
     // next call keeps the image, which holds that write unsynced.
@@ -172,9 +253,9 @@ fn four_committers_with_a_crash_image_after_every_data_file_write() {
                     x ^= x << 17;
                     x
                 };
-                for _ in 0..25 {
+                for _ in 0..40 {
                     let tx = db.transaction().expect("begin");
-                    for _ in 0..6 {
+                    for _ in 0..3 {
                         let (a, b) = ((next() % ACCOUNTS as u64) as i64, (next() % ACCOUNTS as u64) as i64);
                         let amount = (next() % 50) as i64 + 1;
                         tx.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, a))
