@@ -20,10 +20,14 @@
 //! | [`Error::InvalidInput`] | a caller mistake (bad option, bad id) | fix the call |
 //!
 //! I/O errors keep their `std::io::Error` source, unlike string-flattening
-//! designs, so `ErrorKind` and the OS error number survive.
+//! designs, so `ErrorKind` and the OS error number survive: `Io` and
+//! `DiskFull` hold it, and `Poisoned` holds the failure that poisoned the
+//! handle as an `Arc<std::io::Error>` (the latch hands it to every later
+//! caller). [`Error::io_error`] reaches it in all three.
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::ids::{Lsn, PageId};
 
@@ -55,6 +59,9 @@ pub enum Error {
         op: &'static str,
         /// The file that could not grow.
         path: PathBuf,
+        /// The underlying OS error (`ENOSPC`, `EDQUOT`).
+        #[source]
+        source: io::Error,
     },
 
     /// An earlier write or fsync failed, so the on-disk state can no longer be
@@ -62,8 +69,13 @@ pub enum Error {
     /// writes until the database is reopened and recovered (invariant 7).
     #[error("database handle is poisoned by an earlier I/O failure ({reason}); reopen it to recover")]
     Poisoned {
-        /// What failed first.
+        /// What failed first: the operation, the file and the OS error.
         reason: String,
+        /// The OS error of that first failure, shared by every error the
+        /// poisoned handle returns (`source()` is this `Arc<io::Error>`; see
+        /// also [`Error::io_error`]).
+        #[source]
+        source: Arc<io::Error>,
     },
 
     /// A page failed its checksum or identity check. Its contents are never
@@ -182,7 +194,17 @@ impl Error {
     /// Wrap an OS error, turning "no space left" into [`Error::DiskFull`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         let path = path.into();
-        if is_disk_full(&source) { Error::DiskFull { op, path } } else { Error::Io { op, path, source } }
+        if is_disk_full(&source) { Error::DiskFull { op, path, source } } else { Error::Io { op, path, source } }
+    }
+
+    /// The OS error behind an [`Error::Io`], [`Error::DiskFull`] or
+    /// [`Error::Poisoned`]; `None` for the others.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Io { source, .. } | Error::DiskFull { source, .. } => Some(source),
+            Error::Poisoned { source, .. } => Some(source),
+            _ => None,
+        }
     }
 
     /// True for errors after which the handle must be reopened.
@@ -238,8 +260,77 @@ variant_names!(
     InvalidInput,
 );
 
-/// The kinds of constraint a statement can violate.
+/// The first failed write or sync of a file or of the log, latched: every
+/// later call gets the [`Error::Poisoned`] of [`Poison::error`], with the
+/// same reason and the same OS error (invariant 7). Clones share the OS
+/// error.
+#[derive(Clone, Debug)]
+pub struct Poison {
+    reason: String,
+    source: Arc<io::Error>,
+}
+
+impl Poison {
+    /// Latch `e`, which the caller keeps (to return it to the first
+    /// caller): the latch's OS error is a copy with the same kind, OS error
+    /// number and message.
+    pub fn new(reason: String, e: &Error) -> Poison {
+        let copy = match e.io_error() {
+            Some(io) => match io.raw_os_error() {
+                Some(code) => io::Error::from_raw_os_error(code),
+                None => io::Error::new(io.kind(), io.to_string()),
+            },
+            None => io::Error::other(e.to_string()),
+        };
+        Poison { reason, source: Arc::new(copy) }
+    }
+
+    /// Latch `e` itself: its OS error becomes the latch's, unchanged.
+    pub fn from_error(reason: String, e: Error) -> Poison {
+        let source = match e {
+            Error::Io { source, .. } | Error::DiskFull { source, .. } => Arc::new(source),
+            Error::Poisoned { source, .. } => source,
+            other => Arc::new(io::Error::other(other.to_string())),
+        };
+        Poison { reason, source }
+    }
+
+    /// What failed.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The error every later call returns.
+    pub fn error(&self) -> Error {
+        Error::Poisoned { reason: self.reason.clone(), source: Arc::clone(&self.source) }
+    }
+}
+
+/// Names every constraint kind once, for [`ConstraintKind::ALL`] and its
+/// `Display` (an exhaustive match: a new kind does not compile until it is
+/// named here).
+macro_rules! constraint_kinds {
+    ($($v:ident => $name:literal),* $(,)?) => {
+        impl ConstraintKind {
+            /// Every kind, in declaration order.
+            #[doc(hidden)]
+            pub const ALL: &'static [ConstraintKind] = &[$(ConstraintKind::$v),*];
+        }
+
+        impl std::fmt::Display for ConstraintKind {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(match self {
+                    $(ConstraintKind::$v => $name,)*
+                })
+            }
+        }
+    };
+}
+
+/// The kinds of constraint a statement can violate. More may come (CHECK,
+/// FOREIGN KEY): match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConstraintKind {
     /// `NOT NULL`.
     NotNull,
@@ -249,26 +340,19 @@ pub enum ConstraintKind {
     PrimaryKey,
 }
 
-impl std::fmt::Display for ConstraintKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ConstraintKind::NotNull => "NOT NULL",
-            ConstraintKind::Unique => "UNIQUE",
-            ConstraintKind::PrimaryKey => "PRIMARY KEY",
-        })
-    }
-}
+constraint_kinds!(NotNull => "NOT NULL", Unique => "UNIQUE", PrimaryKey => "PRIMARY KEY");
 
 /// True when an OS error means the device or quota is out of space.
 pub fn is_disk_full(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
 }
 
-/// Build an [`Error::InvalidInput`] from format arguments.
-#[macro_export]
+/// Build an [`Error::InvalidInput`] from format arguments. Crate-internal
+/// (not exported): `crate::errinput!(...)`.
 macro_rules! errinput {
     ($($arg:tt)*) => { $crate::Error::InvalidInput(format!($($arg)*)) };
 }
+pub(crate) use errinput;
 
 #[cfg(test)]
 mod tests {
@@ -277,8 +361,11 @@ mod tests {
     #[test]
     fn enospc_becomes_disk_full_and_keeps_the_path() {
         let e = Error::io("write", "/tmp/x.db", io::Error::from_raw_os_error(28));
+        assert_eq!(e.io_error().and_then(io::Error::raw_os_error), Some(28));
+        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<io::Error>());
+        assert_eq!(source.and_then(io::Error::raw_os_error), Some(28), "source() is the OS error");
         match e {
-            Error::DiskFull { op, path } => {
+            Error::DiskFull { op, path, .. } => {
                 assert_eq!(op, "write");
                 assert_eq!(path, PathBuf::from("/tmp/x.db"));
             }
@@ -292,6 +379,35 @@ mod tests {
         assert!(matches!(&e, Error::Io { op: "fsync", .. }));
         assert!(e.to_string().contains("fsync"), "{e}");
         assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn a_poison_latch_hands_every_caller_the_first_os_error() {
+        let first = Error::io("fsync", "/tmp/x.db-wal", io::Error::from_raw_os_error(5));
+        let copied = Poison::new(format!("WAL flush failed: {first}"), &first);
+        let moved = Poison::from_error("WAL flush failed".into(), first);
+        for p in [copied, moved] {
+            let (a, b) = (p.error(), p.error());
+            assert!(a.is_poisoned());
+            assert!(a.to_string().contains("WAL flush failed"), "{a}");
+            let src = std::error::Error::source(&a).and_then(|s| s.downcast_ref::<Arc<io::Error>>());
+            assert_eq!(src.and_then(|s| s.raw_os_error()), Some(5), "source() is the OS error");
+            assert_eq!(a.io_error().map(io::Error::kind), Some(io::Error::from_raw_os_error(5).kind()));
+            match (&a, &b) {
+                (Error::Poisoned { source: x, .. }, Error::Poisoned { source: y, .. }) => {
+                    assert!(Arc::ptr_eq(x, y), "one OS error, shared");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let other = Poison::new("test".into(), &Error::Sql("no I/O".into())).error();
+        assert_eq!(other.io_error().map(io::Error::kind), Some(io::ErrorKind::Other));
+    }
+
+    #[test]
+    fn constraint_kinds_are_all_listed() {
+        let names: Vec<String> = ConstraintKind::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["NOT NULL", "UNIQUE", "PRIMARY KEY"]);
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub mod value;
 pub mod wal;
 
 pub use api::{Database, FromSql, Options, Params, Row, RowIndex, Rows, Statement, ToSql, Transaction};
+/// Crate-internal, so that `crate::errinput!` names it.
+pub(crate) use error::errinput;
 pub use error::{ConstraintKind, Error, Result};
 pub use ids::{DbId, Lsn, PageId, TxnId};
 pub use txn::{CheckpointReport, EngineStats, RecoveryReport};

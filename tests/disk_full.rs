@@ -355,7 +355,7 @@ fn log_fills_the_disk_then_disk_full_and_recovery_after_freeing_space() {
     );
     assert!(model.commits >= 100, "the disk filled after only {} commits", model.commits);
     let poisoned = match &err {
-        Error::DiskFull { op, path } => {
+        Error::DiskFull { op, path, .. } => {
             println!("{name}: saw DiskFull during {op} on {} (segment preparation, as designed)", path.display());
             assert_eq!(db.engine().wal().poisoned(), None, "DiskFull at segment preparation must not poison the log");
             assert!(
@@ -365,7 +365,7 @@ fn log_fills_the_disk_then_disk_full_and_recovery_after_freeing_space() {
             );
             false
         }
-        Error::Poisoned { reason } => {
+        Error::Poisoned { reason, .. } => {
             // Allowed by the catalogue for ENOSPC inside a segment, but with
             // preallocated segments it should not happen: say so.
             println!("{name}: NOTE: saw Poisoned, not DiskFull: {reason}");
@@ -470,7 +470,7 @@ fn checkpoint_fills_the_disk_then_disk_full_and_the_handle_keeps_serving() {
     // The checkpoint must grow the data file and cannot: DiskFull, twice.
     for attempt in 1..=2 {
         match db.checkpoint() {
-            Err(Error::DiskFull { op, path: p }) => {
+            Err(Error::DiskFull { op, path: p, .. }) => {
                 println!("{name}: checkpoint {attempt}: DiskFull during {op} on {}", p.display());
                 assert_eq!(p, path, "the data file is what must grow");
             }

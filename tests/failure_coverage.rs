@@ -16,7 +16,7 @@
 //! exhaustive `match` of `Error::variant_name`. A new variant does not
 //! compile until it is named there, and then
 //! [`every_error_variant_is_reached_by_a_scenario`] fails until a scenario
-//! here returns it. `ConstraintKind` is matched exhaustively below.
+//! here returns it. `ConstraintKind` likewise: `ConstraintKind::ALL` lists every kind.
 //!
 //! Scale: none; each scenario takes milliseconds (the whole file well under
 //! a second).
@@ -350,7 +350,10 @@ fn sql_error() -> Error {
     e
 }
 
-/// Each constraint kind in turn (an exhaustive match keeps the list whole).
+/// Each constraint kind in turn. `ConstraintKind` is `#[non_exhaustive]`,
+/// so the match needs a wildcard arm; `every_constraint_kind_is_reached`
+/// runs every kind the crate lists (`ConstraintKind::ALL`), so a new kind
+/// fails it until it has a statement here.
 fn constraint(kind: ConstraintKind) -> Error {
     let db = Database::open_in_memory().expect("open");
     db.execute("CREATE TABLE c(id INTEGER PRIMARY KEY, n TEXT NOT NULL, u TEXT UNIQUE)", ()).expect("table");
@@ -359,6 +362,7 @@ fn constraint(kind: ConstraintKind) -> Error {
         ConstraintKind::NotNull => "INSERT INTO c VALUES (2, NULL, 'z')",
         ConstraintKind::Unique => "INSERT INTO c VALUES (2, 'x', 'y')",
         ConstraintKind::PrimaryKey => "INSERT INTO c VALUES (1, 'x', 'w')",
+        other => panic!("no statement violates constraint kind {other} yet: add one"),
     };
     let e = err(db.execute(sql, ()), sql);
     assert!(matches!(&e, Error::Constraint { kind: k, .. } if *k == kind), "{e:?}");
@@ -449,16 +453,33 @@ fn every_error_variant_is_reached_by_a_scenario() {
     println!("G12: {} scenarios reach all {} variants: {}", reached.len(), Error::VARIANTS.len(), reached.join("; "));
 }
 
+/// `Poisoned` and `DiskFull` keep the OS error that caused them as their
+/// `source()`: the failed fdatasync's EIO (shared by every later call, as
+/// the handle's poison latch hands it on) and the write's ENOSPC.
+#[test]
+fn poisoned_and_disk_full_keep_the_os_error_as_their_source() {
+    use std::error::Error as _;
+    let poisoned = poisoned_after_a_failed_wal_fsync();
+    let source = poisoned.source().expect("Poisoned has a source");
+    let io = source.downcast_ref::<Arc<std::io::Error>>().expect("the source is the shared OS error");
+    assert_eq!(io.raw_os_error(), Some(5), "the fdatasync's EIO: {io}");
+    assert_eq!(poisoned.io_error().and_then(std::io::Error::raw_os_error), Some(5));
+    assert!(poisoned.to_string().contains("fsync"), "the message still says why: {poisoned}");
+
+    let full = disk_full_at_segment_creation();
+    let source = full.source().expect("DiskFull has a source");
+    let io = source.downcast_ref::<std::io::Error>().expect("the source is the OS error");
+    assert_eq!(io.raw_os_error(), Some(28), "ENOSPC: {io}");
+    assert_eq!(full.io_error().map(std::io::Error::kind), Some(std::io::ErrorKind::StorageFull));
+}
+
 #[test]
 fn every_constraint_kind_is_reached() {
-    // An exhaustive match: a new kind does not compile until it is listed.
-    let all = [ConstraintKind::NotNull, ConstraintKind::Unique, ConstraintKind::PrimaryKey];
-    for kind in all {
-        match kind {
-            ConstraintKind::NotNull | ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
-                assert!(matches!(constraint(kind), Error::Constraint { kind: k, .. } if k == kind));
-            }
-        }
+    // Every kind the crate lists (its list is an exhaustive match inside
+    // the crate, so it is whole); a kind without a statement fails here.
+    assert_eq!(ConstraintKind::ALL.len(), 3, "a new kind: add it to `scenarios()` too");
+    for &kind in ConstraintKind::ALL {
+        assert!(matches!(constraint(kind), Error::Constraint { kind: k, .. } if k == kind));
     }
 }
 

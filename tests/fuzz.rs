@@ -35,9 +35,14 @@
 //!   and the database passes its integrity check after every case.
 //!
 //! **Allocation bound.** The test binary's global allocator records the
-//! largest single allocation per thread; decoders must stay under twice the
-//! largest WAL record (2 × (48 + 1 MiB)), opening a database under twice the
-//! largest row record (2 × 64 MiB) — the design's hard limits.
+//! largest single allocation per thread, and the bytes a thread holds at
+//! once (its peak); decoders must stay under twice the largest WAL record
+//! (2 × (48 + 1 MiB)), opening a database under twice the largest row
+//! record (2 × 64 MiB) — the design's hard limits. SQL functions and
+//! operators that build values (`replace`, `||`, `hex`, `quote`, `upper`,
+//! `lower`, `group_concat`, `CAST`, ...) on arguments up to the 64 MiB
+//! value limit must refuse a result past it with `TooBig` while holding
+//! under three times the limit at once (their arguments included).
 //!
 //! **Scale** (`WALDB_SIM_SCALE`, as in `crash_sim.rs`): unset = quick (a
 //! slice, a few seconds), `ci` = what `.ci/run` runs, `long` = ten times
@@ -54,8 +59,8 @@
 
 // SAFETY: the only unsafe code is the `GlobalAlloc` impl below, which
 // forwards every call unchanged to `System` and records the requested size
-// in a thread-local `Cell` (const-initialised, no destructor, so touching it
-// never allocates or re-enters the allocator).
+// in thread-local `Cell`s (const-initialised, no destructor, so touching
+// them never allocates or re-enters the allocator).
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -90,6 +95,12 @@ struct Counting;
 
 thread_local! {
     static LARGEST: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated minus bytes freed by this thread (memory freed by
+    /// another thread than the one that allocated it skews both threads'
+    /// counts; the SQL cases measured with it run on one thread).
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// The highest `LIVE` since the last [`peak_alloc`] reset.
+    static PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
 fn note(size: usize) {
@@ -100,26 +111,43 @@ fn note(size: usize) {
     });
 }
 
+/// `LIVE` changes by `delta` bytes.
+fn live(delta: isize) {
+    let _ = LIVE.try_with(|l| {
+        let now = l.get().wrapping_add(delta);
+        l.set(now);
+        let _ = PEAK.try_with(|p| {
+            if now > p.get() {
+                p.set(now);
+            }
+        });
+    });
+}
+
 // SAFETY: every method forwards to `System` with the caller's arguments
 // unchanged, so `System`'s guarantees are ours; `note` neither allocates nor
 // unwinds.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
+        live(layout.size() as isize);
         // SAFETY: forwarded unchanged.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
+        live(layout.size() as isize);
         // SAFETY: forwarded unchanged.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         // SAFETY: forwarded unchanged.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note(new_size);
+        live(new_size as isize - layout.size() as isize);
         // SAFETY: forwarded unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -136,6 +164,16 @@ fn largest_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let got = LARGEST.with(|c| c.replace(outer));
     LARGEST.with(|c| c.set(outer.max(got)));
     (r, got)
+}
+
+/// Run `f`; return its result and the peak of the bytes it held allocated at
+/// once on this thread (above what the thread held before).
+fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = LIVE.with(Cell::get);
+    let outer = PEAK.with(|p| p.replace(base));
+    let r = f();
+    let peak = PEAK.with(|p| p.replace(outer.max(p.get())));
+    (r, peak.saturating_sub(base).max(0) as usize)
 }
 
 /// Run `f` on a thread of its own (default 2 MiB stack); return its result
@@ -2214,4 +2252,146 @@ fn a_segment_header_claiming_a_huge_size_allocates_no_more_than_its_file() {
     // unless the 64 MiB disk has no room for the 1 GiB spare segment the
     // header's size asks the writer to prepare.
     assert!(matches!(r, Ok(42) | Err(Error::DiskFull { .. })), "{r:?}");
+}
+
+// ---------------------------------------------------------------------------
+// SQL functions on huge arguments (issue 13 item 7)
+
+/// The largest TEXT or BLOB value SQL builds (`zeroblob`'s bound).
+const VALUE_LIMIT: usize = MAX_ROW;
+
+/// Run the one-value query `sql` on a fresh in-memory database, on a thread
+/// of its own; return its outcome, the peak bytes held at once while it ran
+/// and its largest single allocation (opening the database not counted).
+fn huge_case(sql: String) -> (Result<Value, Error>, usize, usize) {
+    huge_case_on("", sql)
+}
+
+/// [`huge_case`] after the statements `setup` (not counted).
+fn huge_case_on(setup: &'static str, sql: String) -> (Result<Value, Error>, usize, usize) {
+    std::thread::spawn(move || {
+        let db = Database::open_in_memory().expect("open");
+        db.execute_batch(setup).expect("setup");
+        let ((r, largest), peak) = peak_alloc(|| largest_alloc(|| db.query_row(&sql, (), |r| r.get::<Value>(0))));
+        (r, peak, largest)
+    })
+    .join()
+    .expect("no panic, no abort")
+}
+
+/// The statements that used to ask for 4 PiB (and abort), or to build
+/// values past the limit: each is `TooBig` now, and none holds more than
+/// three times the limit at once (its arguments included).
+#[test]
+fn sql_functions_on_huge_arguments_are_too_big_with_bounded_peak_allocation() {
+    let m = VALUE_LIMIT;
+    let cases = [
+        ("replace", format!("replace(zeroblob({m}), x'00', zeroblob({m}))")),
+        ("replace", format!("replace(zeroblob({m}), x'00', 'ab')")),
+        ("replace", format!("replace(zeroblob({}), x'00', 'abc')", m / 2)),
+        ("||", format!("zeroblob({m}) || zeroblob({m})")),
+        ("||", format!("zeroblob({m}) || 'x'")),
+        ("||", format!("CAST(zeroblob({m}) AS TEXT) || x'00'")),
+        ("hex", format!("hex(zeroblob({}))", m / 2 + 1)),
+        ("quote", format!("quote(zeroblob({}))", m / 2)),
+        ("quote", format!("quote(replace(zeroblob({}), x'00', ''''))", m / 2)),
+        ("upper", format!("upper(replace(zeroblob({}), x'00', 'ΐ'))", m / 4)),
+        ("lower", format!("lower(replace(zeroblob({}), x'00', 'İ'))", m / 3 + 1)),
+        ("zeroblob", format!("zeroblob({})", m + 1)),
+        ("zeroblob", "zeroblob(9223372036854775807)".to_string()),
+    ];
+    let t0 = Instant::now();
+    let n = cases.len() + 3;
+    // group_concat over a table (rows read one at a time; a compound in
+    // FROM would hold all its rows, and copies, at once).
+    let rows = "CREATE TABLE g(v); INSERT INTO g VALUES (zeroblob(33554432)); \
+                INSERT INTO g VALUES (zeroblob(33554432)); INSERT INTO g VALUES (x'00');";
+    let group = ("group_concat", rows, "group_concat(v, '') FROM g".to_string());
+    let cases = cases.into_iter().map(|(what, expr)| (what, "", expr)).chain([group]);
+    for (what, setup, expr) in cases {
+        let (r, peak, largest) = huge_case_on(setup, format!("SELECT {expr}"));
+        match r {
+            Err(Error::TooBig { what: w, size, limit }) => {
+                assert_eq!((w, limit), (what, m), "{expr}");
+                assert!(size > m, "{expr}: {size}");
+            }
+            other => panic!("{expr}: expected TooBig from {what}, got {other:?}"),
+        }
+        assert!(peak < 3 * m, "{expr}: held {peak} bytes at once (limit {m})");
+        assert!(largest <= m + (1 << 20), "{expr}: one allocation of {largest} bytes");
+        println!("G6 huge arguments: {expr}: TooBig, peak {} MiB, largest {} MiB", peak >> 20, largest >> 20);
+    }
+    // Cutting a value at the limit: no copy four times its size (substr
+    // used to make a Vec<char>).
+    for expr in [format!("substr(CAST(zeroblob({m}) AS TEXT), 2)"), format!("trim(CAST(zeroblob({m}) AS TEXT), 'x')")] {
+        let (r, peak, largest) = huge_case(format!("SELECT length({expr})"));
+        assert!(matches!(r, Ok(Value::Integer(n)) if n >= m as i64 - 1), "{expr}: {r:?}");
+        assert!(peak < 3 * m, "{expr}: held {peak} bytes at once");
+        assert!(largest <= m + (1 << 20), "{expr}: one allocation of {largest} bytes");
+    }
+    println!("G6 huge arguments: {n} statements in {:.1?}", t0.elapsed());
+}
+
+static HUGE_SQL: AtomicU64 = AtomicU64::new(0);
+
+/// Arguments for the value builders: (SQL, bytes it holds once evaluated
+/// plus what evaluating it holds on the way).
+fn huge_argument() -> impl Strategy<Value = (String, usize)> {
+    let m = VALUE_LIMIT;
+    let sizes = prop::sample::select(vec![0, 1, m / 4, m / 3 + 1, m / 2 - 1, m / 2, m / 2 + 1, m - 1, m]);
+    let small = prop::sample::select(vec!["'ab'", "x'00'", "''''", "'ΐ'", "'İ'", "'Σ'", "x'ff'", "NULL", "1", "'é'"]);
+    prop_oneof![
+        2 => sizes.clone().prop_map(|n| (format!("zeroblob({n})"), n)),
+        2 => small.clone().prop_map(|s| (s.to_string(), 0)),
+        // Big text of one character repeated (up to the limit, else
+        // the argument itself is TooBig).
+        2 => (prop::sample::select(vec![m / 8, m / 4, m / 3, m / 2]), small)
+            .prop_map(move |(n, s)| (format!("replace(zeroblob({n}), x'00', {s})"), n + m)),
+        1 => sizes.prop_map(|n| (format!("CAST(zeroblob({n}) AS TEXT)"), 2 * n)),
+    ]
+}
+
+/// Any value builder on huge arguments: the result or `TooBig` at the
+/// limit, and never more held at once than its arguments, the limit (its
+/// result) and 1 MiB.
+#[test]
+fn value_builders_on_huge_arguments_stay_within_the_limit() {
+    let m = VALUE_LIMIT;
+    let call = (
+        prop::sample::select(vec![
+            "replace(#0, #1, #2)",
+            "#0 || #1",
+            "hex(#0)",
+            "quote(#0)",
+            "upper(#0)",
+            "lower(#0)",
+            "substr(#0, 2)",
+            "substr(#0, -3, 2)",
+            "trim(#0, #1)",
+            "instr(#0, #1)",
+            "CAST(#0 AS TEXT)",
+            "CAST(#0 AS BLOB)",
+        ]),
+        huge_argument(),
+        huge_argument(),
+        huge_argument(),
+    );
+    fuzz("value builders on huge arguments", cases(12, 60), call, &HUGE_SQL, |(template, a, b, c)| {
+        HUGE_SQL.fetch_add(1, Ordering::Relaxed);
+        let args = [&a, &b, &c];
+        let used = args.iter().enumerate().filter(|(i, _)| template.contains(&format!("#{i}")));
+        let held: usize = used.map(|(_, x)| x.1).sum();
+        let expr = template.replace("#0", &a.0).replace("#1", &b.0).replace("#2", &c.0);
+        let (r, peak, _) = huge_case(format!("SELECT length({expr})"));
+        match &r {
+            Ok(Value::Integer(_) | Value::Null) => {}
+            Err(Error::TooBig { limit, size, .. }) => {
+                prop_assert_eq!(*limit, m, "{}", expr);
+                prop_assert!(*size > m, "{}: {}", expr, size);
+            }
+            other => prop_assert!(false, "{}: {:?}", expr, other),
+        }
+        prop_assert!(peak <= held + m + (1 << 20), "{}: held {} bytes at once, arguments {}", expr, peak, held);
+        Ok(())
+    });
 }

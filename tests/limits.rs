@@ -367,3 +367,153 @@ fn zeroblob_gives_exactly_the_bytes_asked_for_and_refuses_more_than_a_row_holds(
     db.execute("INSERT INTO z VALUES (zeroblob(?))", [(16 << 20) + 1]).unwrap();
     assert_eq!(count(&db, "SELECT length(v) FROM z"), (16 << 20) + 1);
 }
+
+// ---------------------------------------------------------------------------
+// Values built by SQL functions and operators (issue 13 item 7)
+//
+// Every function or operator that builds a TEXT or BLOB value computes the
+// result's size first and refuses one past the limit (`MAX_ROW`, the bound
+// `zeroblob` already keeps) with `TooBig`, before allocating it. At the
+// limit they work.
+
+/// The limit on a value an expression builds.
+const LIMIT: usize = MAX_ROW;
+
+/// `sql`'s one value, or its error.
+fn one(db: &Database, sql: &str, params: impl waldb::Params) -> Result<Value, Error> {
+    db.query_row(sql, params, |r| r.get::<Value>(0))
+}
+
+/// Assert `r` is `TooBig` naming `what`, past the limit.
+#[track_caller]
+fn assert_too_big(r: Result<Value, Error>, what: &str) {
+    match r {
+        Err(Error::TooBig { what: w, size, limit }) => {
+            assert_eq!(w, what, "TooBig names the function");
+            assert_eq!(limit, LIMIT);
+            assert!(size > LIMIT, "{size} is past the limit");
+        }
+        Err(e) => panic!("{what}: expected TooBig, got {e:?}"),
+        Ok(Value::Text(t)) => panic!("{what}: expected TooBig, got {} bytes of text", t.len()),
+        Ok(Value::Blob(b)) => panic!("{what}: expected TooBig, got {} bytes of blob", b.len()),
+        Ok(v) => panic!("{what}: expected TooBig, got {v:?}"),
+    }
+}
+
+/// The length in bytes of `sql`'s value.
+fn bytes_of(db: &Database, sql: &str, params: impl waldb::Params) -> usize {
+    match one(db, sql, params).expect(sql) {
+        Value::Text(t) => t.len(),
+        Value::Blob(b) => b.len(),
+        other => panic!("{sql}: not text or blob: {other:?}"),
+    }
+}
+
+#[test]
+fn replace_past_the_value_limit_is_too_big_and_does_not_abort() {
+    let db = Database::open_in_memory().unwrap();
+    // The statement that used to ask for 4 PiB and abort the process.
+    let e = one(&db, "SELECT replace(zeroblob(67108864), x'00', zeroblob(67108864))", ());
+    assert_too_big(e, "replace");
+    let half = "a".repeat(LIMIT / 2);
+    assert_eq!(bytes_of(&db, "SELECT replace(?, 'a', 'bb')", [&half]), LIMIT, "exactly the limit works");
+    let e = one(&db, "SELECT replace(? || 'c', 'a', 'bb')", [&half]);
+    assert_too_big(e, "replace");
+    // Shrinking and same-size replacements of a value at the limit work.
+    let full = "ab".repeat(LIMIT / 2);
+    assert_eq!(bytes_of(&db, "SELECT replace(?, 'ab', 'c')", [&full]), LIMIT / 2);
+    assert_eq!(bytes_of(&db, "SELECT replace(?, 'a', 'x')", [&full]), LIMIT);
+    assert_eq!(one(&db, "SELECT replace('abcab', 'ab', 'xyz')", ()).unwrap(), Value::Text("xyzcxyz".into()));
+}
+
+#[test]
+fn concat_past_the_value_limit_is_too_big() {
+    let db = Database::open_in_memory().unwrap();
+    let n = LIMIT as i64 / 2;
+    assert_eq!(bytes_of(&db, "SELECT zeroblob(?) || zeroblob(?)", [n, n]), LIMIT);
+    assert_too_big(one(&db, "SELECT zeroblob(?) || zeroblob(?)", [n, n + 1]), "||");
+    assert_too_big(one(&db, "SELECT zeroblob(67108864) || zeroblob(67108864)", ()), "||");
+    assert_eq!(one(&db, "SELECT NULL || zeroblob(67108864)", ()).unwrap(), Value::Null);
+}
+
+#[test]
+fn group_concat_past_the_value_limit_is_too_big_as_it_accumulates() {
+    let db = Database::open_in_memory().unwrap();
+    db.execute("CREATE TABLE g(v BLOB)", ()).unwrap();
+    let quarter = LIMIT as i64 / 4;
+    for _ in 0..4 {
+        db.execute("INSERT INTO g VALUES (zeroblob(?))", [quarter]).unwrap();
+    }
+    assert_eq!(bytes_of(&db, "SELECT group_concat(v, '') FROM g", ()), LIMIT, "exactly the limit works");
+    assert_too_big(one(&db, "SELECT group_concat(v) FROM g", ()), "group_concat");
+    assert_too_big(one(&db, "SELECT string_agg(v, '--') FROM g", ()), "group_concat");
+    db.execute("INSERT INTO g VALUES (x'01')", ()).unwrap();
+    assert_too_big(one(&db, "SELECT group_concat(v, '') FROM g", ()), "group_concat");
+    // Per group: each group is within the limit.
+    assert_eq!(count(&db, "SELECT count(*) FROM (SELECT group_concat(v, '') FROM g GROUP BY length(v))"), 2);
+}
+
+#[test]
+fn hex_and_quote_past_the_value_limit_are_too_big() {
+    let db = Database::open_in_memory().unwrap();
+    let half = LIMIT as i64 / 2;
+    assert_eq!(bytes_of(&db, "SELECT hex(zeroblob(?))", [half]), LIMIT);
+    assert_too_big(one(&db, "SELECT hex(zeroblob(?))", [half + 1]), "hex");
+    assert_too_big(one(&db, "SELECT hex(zeroblob(67108864))", ()), "hex");
+    // quote(blob) is X'…': 3 + 2n bytes.
+    let n = (LIMIT as i64 - 3) / 2;
+    assert_eq!(bytes_of(&db, "SELECT quote(zeroblob(?))", [n]), LIMIT - 1);
+    assert_too_big(one(&db, "SELECT quote(zeroblob(?))", [n + 1]), "quote");
+    // quote(text) doubles each quote: 2 + 2k bytes for k quotes.
+    let quotes = "'".repeat(LIMIT / 2 - 1);
+    assert_eq!(bytes_of(&db, "SELECT quote(?)", [&quotes]), LIMIT);
+    assert_too_big(one(&db, "SELECT quote(? || '''')", [&quotes]), "quote");
+    assert_eq!(
+        one(&db, "SELECT quote('it''s') || hex('a') || quote(x'0aff')", ()).unwrap(),
+        Value::Text("'it''s'61X'0AFF'".into())
+    );
+}
+
+#[test]
+fn upper_and_lower_that_grow_past_the_value_limit_are_too_big() {
+    let db = Database::open_in_memory().unwrap();
+    let ascii = "a".repeat(LIMIT);
+    assert_eq!(bytes_of(&db, "SELECT upper(?)", [&ascii]), LIMIT, "at the limit");
+    assert_eq!(bytes_of(&db, "SELECT lower(upper(?))", [&ascii]), LIMIT, "at the limit");
+    // 'ΐ' (2 bytes) upper-cases to three characters (6 bytes); 'İ' (2
+    // bytes) lower-cases to 'i' and a combining dot (3 bytes).
+    let grows_upper = "ΐ".repeat(LIMIT / 4);
+    assert_too_big(one(&db, "SELECT upper(?)", [&grows_upper]), "upper");
+    let grows_lower = "İ".repeat(LIMIT / 3 + 1);
+    assert!(grows_lower.len() <= LIMIT && grows_lower.len() / 2 * 3 > LIMIT);
+    assert_too_big(one(&db, "SELECT lower(?)", [&grows_lower]), "lower");
+    let fits_lower = "İ".repeat(LIMIT / 3 / 2);
+    assert_eq!(bytes_of(&db, "SELECT lower(?)", [&fits_lower]), LIMIT / 3 / 2 * 3);
+}
+
+#[test]
+fn a_blob_read_as_text_past_the_value_limit_is_too_big() {
+    let db = Database::open_in_memory().unwrap();
+    // Each invalid byte becomes U+FFFD, three bytes: 1/3 of the limit fits.
+    let fits = vec![0xFFu8; LIMIT / 3];
+    assert_eq!(bytes_of(&db, "SELECT CAST(? AS TEXT)", [&fits]), LIMIT / 3 * 3);
+    let grows = vec![0xFFu8; LIMIT / 3 + 1];
+    assert_too_big(one(&db, "SELECT CAST(? AS TEXT)", [&grows]), "text");
+    assert_too_big(one(&db, "SELECT '' || ?", [&grows]), "text");
+    assert_too_big(one(&db, "SELECT upper(?)", [&grows]), "text");
+    // Valid UTF-8 in a blob is read in place, at any size up to the limit.
+    assert_eq!(bytes_of(&db, "SELECT CAST(zeroblob(?) AS TEXT)", [LIMIT as i64]), LIMIT);
+}
+
+#[test]
+fn substr_and_trim_of_a_value_at_the_limit_work() {
+    let db = Database::open_in_memory().unwrap();
+    let s = format!("  {}  ", "é".repeat(LIMIT / 2 - 2));
+    assert_eq!(s.len(), LIMIT);
+    assert_eq!(bytes_of(&db, "SELECT substr(?, 2)", [&s]), LIMIT - 1);
+    assert_eq!(bytes_of(&db, "SELECT substr(?, -3, 2)", [&s]), 3, "'é' and a space");
+    assert_eq!(one(&db, "SELECT substr(?, 3, 1)", [&s]).unwrap(), Value::Text("é".into()));
+    assert_eq!(bytes_of(&db, "SELECT trim(?)", [&s]), LIMIT - 4);
+    assert_eq!(bytes_of(&db, "SELECT rtrim(ltrim(?, ' '), ' ')", [&s]), LIMIT - 4);
+    assert_eq!(bytes_of(&db, "SELECT substr(zeroblob(?), 10)", [LIMIT as i64]), LIMIT - 9);
+}

@@ -86,7 +86,7 @@ pub struct Options {
     /// fsync (default 0, like PostgreSQL's `commit_delay`).
     pub commit_delay: Duration,
     /// Page size of a new database in bytes (default 4096; a power of two
-    /// from 512 to 65536, at least the storage's sector size).
+    /// from 512 to 32768, at least the storage's sector size).
     pub page_size: usize,
 }
 

@@ -106,7 +106,11 @@ impl LogFlusher for RecordingFlusher {
 
     fn flush_to(&self, lsn: Lsn) -> Result<()> {
         if *self.fail.lock() {
-            return Err(Error::Poisoned { reason: "test flusher told to fail".into() });
+            let reason = "test flusher told to fail";
+            return Err(Error::Poisoned {
+                reason: reason.into(),
+                source: std::sync::Arc::new(std::io::Error::other(reason)),
+            });
         }
         self.requests.lock().push(lsn);
         self.durable.fetch_max(lsn.0 + 1, Ordering::SeqCst);

@@ -602,7 +602,7 @@ fn aggregate<S: PageStore>(
             {
                 continue;
             }
-            g.states[i].step(a.func, &args);
+            g.states[i].step(a.func, &args)?;
         }
         g.last = row;
     }
@@ -619,7 +619,7 @@ fn aggregate<S: PageStore>(
         let mut row = g.last;
         row.resize(input_width, Value::Null);
         row.extend(g.keys);
-        for (s, a) in g.states.iter().zip(aggs) {
+        for (s, a) in g.states.into_iter().zip(aggs) {
             row.push(s.finish(a.func)?);
         }
         out.push(row);
@@ -955,7 +955,7 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
                 None => Value::Null,
             }
         }
-        CExpr::Cast(a, t) => types::cast(&eval(a, row, cx)?, t),
+        CExpr::Cast(a, t) => types::cast(&eval(a, row, cx)?, t)?,
         CExpr::Func(f, args) => {
             // f(column) reads the row's value in place: no copy of a long
             // text or blob just to measure or convert it.
@@ -978,10 +978,7 @@ pub fn binary(op: BinaryOp, x: &Value, xa: Option<Affinity>, y: &Value, ya: Opti
         BinaryOp::Mul => types::mul(x, y),
         BinaryOp::Div => types::div(x, y),
         BinaryOp::Mod => types::rem(x, y),
-        BinaryOp::Concat => match (types::to_text(x), types::to_text(y)) {
-            (Some(a), Some(b)) => Value::Text(a + &b),
-            _ => Value::Null,
-        },
+        BinaryOp::Concat => super::build::concat(x, y)?,
         BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => {
             bool_value(compare(x, xa, y, ya).map(|o| cmp_op(op, o)))
         }

@@ -1,11 +1,19 @@
 //! Built-in functions: scalar functions and aggregates, with SQLite's
 //! behaviour on NULLs, types and empty input.
+//!
+//! No function builds a TEXT or BLOB value past
+//! [`MAX_VALUE`](super::types::MAX_VALUE): the ones
+//! that can grow (`replace`, `hex`, `quote`, `upper`, `lower`, `char`,
+//! `zeroblob`, `group_concat`) size their result first ([`super::build`]);
+//! the ones that cut (`substr`, `trim`) read their argument in place.
+
+use std::borrow::Cow;
 
 use crate::error::{Error, Result};
 use crate::value::{Value, sql_cmp};
 
-use super::table::MAX_ROW;
-use super::types::{real_to_int, to_int, to_numeric, to_real, to_text};
+use super::build;
+use super::types::{check_size, real_to_int, text, to_int, to_numeric, to_real, to_text};
 
 /// A scalar function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,13 +145,10 @@ pub fn scalar(name: &str, args: usize) -> Result<Scalar> {
     Ok(f.0)
 }
 
-fn chars_of(v: &Value) -> Option<String> {
-    to_text(v)
-}
-
 /// `substr` on characters (text) or bytes (blobs), with SQLite's rules for
-/// zero and negative starts and lengths.
-fn substr(v: &Value, start: i64, len: Option<i64>) -> Value {
+/// zero and negative starts and lengths. Text is cut where it is, by byte
+/// offsets, not copied into a `Vec<char>` (four bytes a character).
+fn substr(v: &Value, start: i64, len: Option<i64>) -> Result<Value> {
     /// SQLite's `substrFunc` arithmetic: 1-based `start`, negative from
     /// the end, position 0 before the first character, negative `len`
     /// counting backwards. i128 so that extreme arguments cannot overflow.
@@ -177,18 +182,24 @@ fn substr(v: &Value, start: i64, len: Option<i64>) -> Value {
         let to = (p1 + p2.max(0)).clamp(from, n);
         (from as usize, to as usize)
     }
-    match v {
+    /// The byte offset of character `i` of `t` (its length past the end).
+    fn byte_of(t: &str, i: usize) -> usize {
+        t.char_indices().nth(i).map_or(t.len(), |(at, _)| at)
+    }
+    Ok(match v {
         Value::Blob(b) => {
             let (a, z) = range(b.len() as i64, start, len);
             Value::Blob(b[a..z].to_vec())
         }
         other => {
-            let Some(t) = chars_of(other) else { return Value::Null };
-            let chars: Vec<char> = t.chars().collect();
-            let (a, z) = range(chars.len() as i64, start, len);
-            Value::Text(chars[a..z].iter().collect())
+            let Some(t) = text(other)? else { return Ok(Value::Null) };
+            let ascii = t.is_ascii();
+            let n = if ascii { t.len() } else { t.chars().count() };
+            let (a, z) = range(n as i64, start, len);
+            let (a, z) = if ascii { (a, z) } else { (byte_of(&t, a), byte_of(&t, z)) };
+            Value::Text(t.get(a..z).unwrap_or_default().to_string())
         }
-    }
+    })
 }
 
 fn trim_with(s: &str, chars: Option<&str>, left: bool, right: bool) -> String {
@@ -244,14 +255,14 @@ pub fn call(f: Scalar, args: &[Value]) -> Result<Value> {
             Text(t) => Integer(t.chars().count() as i64),
             other => Integer(to_text(other).map_or(0, |t| t.chars().count()) as i64),
         },
-        Scalar::Lower => chars_of(a0).map_or(Null, |t| Text(t.to_lowercase())),
-        Scalar::Upper => chars_of(a0).map_or(Null, |t| Text(t.to_uppercase())),
+        Scalar::Lower => text(a0)?.map_or(Ok(Null), |t| build::lower(&t).map(Text))?,
+        Scalar::Upper => text(a0)?.map_or(Ok(Null), |t| build::upper(&t).map(Text))?,
         Scalar::Substr => {
             let (s, l) = (args.get(1).unwrap_or(&Null), args.get(2));
             if matches!(a0, Null) || matches!(s, Null) || l.is_some_and(|l| matches!(l, Null)) {
                 Null
             } else {
-                substr(a0, to_int(s), l.map(to_int))
+                substr(a0, to_int(s), l.map(to_int))?
             }
         }
         Scalar::Round => {
@@ -277,38 +288,37 @@ pub fn call(f: Scalar, args: &[Value]) -> Result<Value> {
             if matches!(a0, Null) || chars.is_some_and(|c| matches!(c, Null)) {
                 Null
             } else {
-                let set = chars.and_then(to_text);
+                let set = match chars {
+                    Some(c) => text(c)?,
+                    None => None,
+                };
                 let (l, r) = match f {
                     Scalar::LTrim => (true, false),
                     Scalar::RTrim => (false, true),
                     _ => (true, true),
                 };
-                Text(trim_with(&to_text(a0).unwrap_or_default(), set.as_deref(), l, r))
+                Text(trim_with(&text(a0)?.unwrap_or_default(), set.as_deref(), l, r))
             }
         }
         Scalar::Replace => {
             let (from, to) = (args.get(1).unwrap_or(&Null), args.get(2).unwrap_or(&Null));
-            match (to_text(a0), to_text(from), to_text(to)) {
+            match (text(a0)?, text(from)?) {
                 // An empty pattern returns the string before the
                 // replacement is looked at (so even a NULL one), as SQLite.
-                (Some(s), Some(f), _) if f.is_empty() => Text(s),
-                (Some(s), Some(f), Some(t)) => Text(s.replace(&f, &t)),
+                (Some(s), Some(f)) if f.is_empty() => Text(build::owned("replace", s)?),
+                (Some(s), Some(f)) => match text(to)? {
+                    Some(t) => Text(build::replace(&s, &f, &t)?),
+                    None => Null,
+                },
                 _ => Null,
             }
         }
-        Scalar::Instr => match (to_text(a0), args.get(1).and_then(to_text)) {
-            (Some(h), Some(n)) => Integer(h.find(&n).map_or(0, |i| h[..i].chars().count() as i64 + 1)),
+        Scalar::Instr => match (text(a0)?, args.get(1).map(text).transpose()?.flatten()) {
+            (Some(h), Some(n)) => Integer(h.find(&*n).map_or(0, |i| h[..i].chars().count() as i64 + 1)),
             _ => Null,
         },
-        Scalar::Hex => {
-            let bytes = match a0 {
-                Null => Vec::new(),
-                Blob(b) => b.clone(),
-                other => to_text(other).unwrap_or_default().into_bytes(),
-            };
-            Text(bytes.iter().map(|b| format!("{b:02X}")).collect())
-        }
-        Scalar::Quote => Text(super::print::literal(a0)),
+        Scalar::Hex => Text(build::hex(a0)?),
+        Scalar::Quote => Text(build::quote(a0)?),
         Scalar::Min | Scalar::Max => {
             if args.iter().any(|v| matches!(v, Null)) {
                 Null
@@ -320,19 +330,18 @@ pub fn call(f: Scalar, args: &[Value]) -> Result<Value> {
                 pick.cloned().unwrap_or(Null)
             }
         }
-        Scalar::Char => Text(args.iter().filter_map(|v| char::from_u32(to_int(v) as u32)).collect()),
-        Scalar::Unicode => {
-            chars_of(a0).and_then(|t| t.chars().next()).map_or(Null, |c| Integer(i64::from(u32::from(c))))
+        Scalar::Char => {
+            let chars = || args.iter().filter_map(|v| char::from_u32(to_int(v) as u32));
+            check_size("char", chars().try_fold(0usize, |n, c| n.checked_add(c.len_utf8())))?;
+            Text(chars().collect())
         }
+        Scalar::Unicode => text(a0)?.and_then(|t| t.chars().next()).map_or(Null, |c| Integer(i64::from(u32::from(c)))),
         Scalar::ZeroBlob => {
             // Exactly the bytes asked for (SQLite's rule), not silently
-            // fewer; more than the largest row holds is an error, checked
-            // before allocating.
-            let n = to_int(a0).max(0) as u64;
-            if n > MAX_ROW as u64 {
-                return Err(Error::TooBig { what: "zeroblob", size: n as usize, limit: MAX_ROW });
-            }
-            Blob(vec![0; n as usize])
+            // fewer; more than MAX_VALUE is an error, checked before
+            // allocating.
+            let n = check_size("zeroblob", Some(usize::try_from(to_int(a0).max(0)).unwrap_or(usize::MAX)))?;
+            Blob(vec![0; n])
         }
         Scalar::Identity => a0.clone(),
         Scalar::Sign => match to_numeric_keep(a0) {
@@ -388,11 +397,12 @@ impl AggState {
         }
     }
 
-    /// Add one row's argument values.
-    pub fn step(&mut self, f: Aggregate, args: &[Value]) {
+    /// Add one row's argument values. `group_concat` fails with `TooBig`
+    /// before its value grows past [`MAX_VALUE`](super::types::MAX_VALUE).
+    pub fn step(&mut self, f: Aggregate, args: &[Value]) -> Result<()> {
         let v = args.first().unwrap_or(&Value::Null);
         if f != Aggregate::CountStar && matches!(v, Value::Null) {
-            return;
+            return Ok(());
         }
         match self {
             AggState::Count(n) => *n += 1,
@@ -426,34 +436,35 @@ impl AggState {
                 }
             }
             AggState::Concat(acc) => {
-                let sep = args.get(1).map_or(Some(",".to_string()), to_text).unwrap_or_default();
-                let t = to_text(v).unwrap_or_default();
+                let sep = match args.get(1) {
+                    None => Cow::Borrowed(","),
+                    Some(s) => text(s)?.unwrap_or_default(),
+                };
+                let t = text(v)?.unwrap_or_default();
                 match acc {
-                    None => *acc = Some(t),
-                    Some(s) => {
-                        s.push_str(&sep);
-                        s.push_str(&t);
-                    }
+                    None => *acc = Some(build::owned("group_concat", t)?),
+                    Some(s) => build::append("group_concat", s, &[&sep, &t])?,
                 }
             }
         }
+        Ok(())
     }
 
     /// The aggregate's result.
-    pub fn finish(&self, f: Aggregate) -> Result<Value> {
+    pub fn finish(self, f: Aggregate) -> Result<Value> {
         Ok(match self {
-            AggState::Count(n) => Value::Integer(*n),
+            AggState::Count(n) => Value::Integer(n),
             AggState::Sum { overflow: true, real: None, .. } => return Err(Error::Sql("integer overflow".into())),
             AggState::Sum { any: false, .. } => Value::Null,
-            AggState::Sum { real: Some(r), .. } => Value::Real(*r),
+            AggState::Sum { real: Some(r), .. } => Value::Real(r),
             AggState::Sum { int, .. } => Value::Integer(int.unwrap_or(0)),
             AggState::Real { sum, count } => match f {
-                Aggregate::Avg if *count == 0 => Value::Null,
-                Aggregate::Avg => Value::Real(sum / *count as f64),
-                _ => Value::Real(*sum),
+                Aggregate::Avg if count == 0 => Value::Null,
+                Aggregate::Avg => Value::Real(sum / count as f64),
+                _ => Value::Real(sum),
             },
-            AggState::Extreme(v) => v.clone().unwrap_or(Value::Null),
-            AggState::Concat(s) => s.clone().map_or(Value::Null, Value::Text),
+            AggState::Extreme(v) => v.unwrap_or(Value::Null),
+            AggState::Concat(s) => s.map_or(Value::Null, Value::Text),
         })
     }
 }
@@ -504,12 +515,12 @@ mod tests {
             assert_eq!(AggState::new(f).finish(f).expect("ok"), empty, "{f:?}");
         }
         let mut s = AggState::new(Aggregate::Sum);
-        s.step(Aggregate::Sum, &[Integer(i64::MAX)]);
-        s.step(Aggregate::Sum, &[Integer(1)]);
+        s.step(Aggregate::Sum, &[Integer(i64::MAX)]).expect("step");
+        s.step(Aggregate::Sum, &[Integer(1)]).expect("step");
         assert!(s.finish(Aggregate::Sum).is_err(), "integer overflow in sum is an error");
         let mut a = AggState::new(Aggregate::Avg);
         for i in [1, 2] {
-            a.step(Aggregate::Avg, &[Integer(i)]);
+            a.step(Aggregate::Avg, &[Integer(i)]).expect("step");
         }
         assert_eq!(a.finish(Aggregate::Avg).expect("ok"), Real(1.5));
     }

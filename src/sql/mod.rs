@@ -8,10 +8,12 @@
 //! - [`exec`] (queries), [`dml`] (INSERT/UPDATE/DELETE), [`ddl`]
 //!   (CREATE/DROP): running plans.
 //! - [`table`]: rows and index entries in B+trees.
-//! - [`types`] and [`func`]: SQLite's value semantics and functions.
+//! - [`types`] and [`func`]: SQLite's value semantics and functions;
+//!   [`build`]: the text and blob values they make, bounded in size.
 //! - [`print`] and [`explain`]: SQL and plans as text.
 
 pub mod ast;
+pub mod build;
 pub mod catalog;
 pub mod ddl;
 pub mod dml;

@@ -15,11 +15,19 @@
 //! - **Comparison** orders NULL < numbers < text < blobs; comparing a column
 //!   with numeric affinity to text first converts the text when it looks
 //!   numeric.
+//! - **Size**: a TEXT or BLOB value an expression builds is at most
+//!   [`MAX_VALUE`] bytes; the builders compute a result's size before they
+//!   allocate it and refuse a larger one with [`Error::TooBig`]
+//!   ([`check_size`]). A value read as text ([`text`]) is borrowed where it
+//!   already is text (or a blob of valid UTF-8), not copied.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use crate::error::{Error, Result};
 use crate::value::{Value, sql_cmp};
+
+use super::table::MAX_ROW;
 
 /// A column's type affinity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,6 +232,45 @@ pub fn to_text(v: &Value) -> Option<String> {
     })
 }
 
+/// The largest TEXT or BLOB value, in bytes, that a function, operator or
+/// conversion builds: a row's size, the bound `zeroblob` has always kept. (A
+/// value this large cannot be stored — its row record adds a few bytes —
+/// but it can be measured, compared or cut down.)
+pub const MAX_VALUE: usize = MAX_ROW;
+
+/// `size` when a `what` result of that many bytes may be built; `TooBig`
+/// when it is past [`MAX_VALUE`] or overflowed (`None`).
+pub fn check_size(what: &'static str, size: Option<usize>) -> Result<usize> {
+    match size {
+        Some(n) if n <= MAX_VALUE => Ok(n),
+        n => Err(Error::TooBig { what, size: n.unwrap_or(usize::MAX), limit: MAX_VALUE }),
+    }
+}
+
+/// A value as text, like [`to_text`], but borrowed where it already is
+/// text or a blob of valid UTF-8. A blob with invalid UTF-8 gets U+FFFD (3
+/// bytes) for each bad sequence, so it can grow threefold: its size is
+/// computed first, and past [`MAX_VALUE`] it is `TooBig` ("text"). NULL is
+/// `None`.
+pub fn text(v: &Value) -> Result<Option<Cow<'_, str>>> {
+    Ok(Some(match v {
+        Value::Null => return Ok(None),
+        Value::Text(s) => Cow::Borrowed(s.as_str()),
+        Value::Blob(b) => match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => {
+                let size = b.utf8_chunks().try_fold(0usize, |n, c| {
+                    n.checked_add(c.valid().len())?.checked_add(if c.invalid().is_empty() { 0 } else { 3 })
+                });
+                check_size("text", size)?;
+                String::from_utf8_lossy(b)
+            }
+        },
+        Value::Integer(i) => Cow::Owned(i.to_string()),
+        Value::Real(r) => Cow::Owned(real_to_text(*r)),
+    }))
+}
+
 /// Truth of a value in a condition: NULL is unknown (`None`); numbers are
 /// true unless zero; text and blobs by their numeric prefix.
 pub fn truth(v: &Value) -> Option<bool> {
@@ -259,24 +306,33 @@ pub fn apply_affinity(v: Value, a: Affinity) -> Value {
     }
 }
 
-/// `CAST(v AS type)`.
-pub fn cast(v: &Value, type_name: &str) -> Value {
+/// `CAST(v AS type)`. A cast to TEXT or BLOB that would be larger than
+/// [`MAX_VALUE`] is `TooBig`.
+pub fn cast(v: &Value, type_name: &str) -> Result<Value> {
     if matches!(v, Value::Null) {
-        return Value::Null;
+        return Ok(Value::Null);
     }
-    match affinity(Some(type_name)) {
+    let text_of = |v: &Value| -> Result<String> {
+        let t = text(v)?.unwrap_or_default();
+        check_size("CAST", Some(t.len()))?;
+        Ok(t.into_owned())
+    };
+    Ok(match affinity(Some(type_name)) {
         Affinity::Integer => Value::Integer(to_int(v)),
         Affinity::Real => Value::Real(to_real(v)),
-        Affinity::Text => Value::Text(to_text(v).unwrap_or_default()),
+        Affinity::Text => Value::Text(text_of(v)?),
         Affinity::Blob => match v {
-            Value::Blob(_) => v.clone(),
-            other => Value::Blob(to_text(other).unwrap_or_default().into_bytes()),
+            Value::Blob(b) => {
+                check_size("CAST", Some(b.len()))?;
+                Value::Blob(b.clone())
+            }
+            other => Value::Blob(text_of(other)?.into_bytes()),
         },
         Affinity::Numeric => match to_numeric(v) {
             Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
             n => n,
         },
-    }
+    })
 }
 
 /// Compare two values in an expression (`=`, `<`, …), after SQLite's
@@ -429,6 +485,7 @@ mod tests {
     #[test]
     fn casts_follow_sqlite() {
         use Value::*;
+        let cast = |v: &Value, t: &str| super::cast(v, t).expect("cast");
         assert_eq!(cast(&Text("12abc".into()), "INTEGER"), Integer(12));
         assert_eq!(cast(&Text("1.9".into()), "INTEGER"), Integer(1));
         assert_eq!(cast(&Real(1.9), "INTEGER"), Integer(1));
@@ -436,6 +493,30 @@ mod tests {
         assert_eq!(cast(&Blob(b"12".to_vec()), "INTEGER"), Integer(12));
         assert_eq!(cast(&Null, "INTEGER"), Null);
         assert_eq!(cast(&Integer(5), "TEXT"), Text("5".into()));
+        assert_eq!(cast(&Blob(vec![b'a', 0xFF]), "TEXT"), Text("a\u{FFFD}".into()));
+        assert_eq!(cast(&Text("é".into()), "BLOB"), Blob("é".as_bytes().to_vec()));
+    }
+
+    #[test]
+    fn text_borrows_what_is_already_text_and_bounds_what_grows() {
+        use Value::*;
+        let t = Text("abc".into());
+        assert!(matches!(text(&t), Ok(Some(Cow::Borrowed("abc")))));
+        let b = Blob(b"xyz".to_vec());
+        assert!(matches!(text(&b), Ok(Some(Cow::Borrowed("xyz")))), "valid UTF-8 in a blob is not copied");
+        assert_eq!(
+            text(&Blob(vec![0xC3, b'a', 0xFF, 0xFE])).expect("ok").as_deref(),
+            Some("\u{FFFD}a\u{FFFD}\u{FFFD}")
+        );
+        assert_eq!(text(&Null).expect("ok"), None);
+        assert_eq!(text(&Real(1.0)).expect("ok").as_deref(), Some("1.0"));
+        // A third of the limit in bad bytes fits; one more does not.
+        let fits = Blob(vec![0xFF; MAX_VALUE / 3]);
+        assert_eq!(text(&fits).expect("fits").map(|t| t.len()), Some(MAX_VALUE / 3 * 3));
+        let e = text(&Blob(vec![0xFF; MAX_VALUE / 3 + 1])).expect_err("grows past the limit");
+        assert!(matches!(e, Error::TooBig { what: "text", size, .. } if size == (MAX_VALUE / 3 + 1) * 3), "{e}");
+        assert!(check_size("x", None).is_err(), "an overflowed size is too big");
+        assert_eq!(check_size("x", Some(MAX_VALUE)).expect("at the limit"), MAX_VALUE);
     }
 
     #[test]

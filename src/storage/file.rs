@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::error::{Error, Result, is_disk_full};
+use crate::error::{Error, Poison, Result, is_disk_full};
 use crate::ids::{DbId, PageId};
 use crate::io::{OpenMode, Vfs, VfsFile, VfsLock, parent_dir};
 
@@ -57,7 +57,7 @@ pub struct DataFile {
     /// Bytes the file is known to span (what `allocate` reached).
     len: Mutex<u64>,
     /// Set by the first failed write or sync; never cleared.
-    failed: Mutex<Option<String>>,
+    failed: Mutex<Option<Poison>>,
     page_reads: AtomicU64,
     page_writes: AtomicU64,
     syncs: AtomicU64,
@@ -194,19 +194,24 @@ impl DataFile {
 
     /// The reason the file is latched failed, if it is.
     pub fn failure(&self) -> Option<String> {
+        self.failed.lock().as_ref().map(|p| p.reason().to_string())
+    }
+
+    /// The file's poison latch (reason and OS error), if it failed.
+    pub fn poison(&self) -> Option<Poison> {
         self.failed.lock().clone()
     }
 
     fn check_failed(&self) -> Result<()> {
         match &*self.failed.lock() {
-            Some(reason) => Err(Error::Poisoned { reason: reason.clone() }),
+            Some(p) => Err(p.error()),
             None => Ok(()),
         }
     }
 
     fn latch(&self, op: &'static str, e: std::io::Error) -> Error {
         let err = Error::io(op, &self.path, e);
-        self.failed.lock().get_or_insert_with(|| err.to_string());
+        self.failed.lock().get_or_insert_with(|| Poison::new(err.to_string(), &err));
         err
     }
 

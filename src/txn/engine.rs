@@ -355,8 +355,8 @@ impl Engine {
         if i.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        if let Some(reason) = i.wal.poisoned().or_else(|| i.pool.file().failure()) {
-            return Err(Error::Poisoned { reason });
+        if let Some(p) = i.wal.poison().or_else(|| i.pool.file().poison()) {
+            return Err(p.error());
         }
         Ok(())
     }

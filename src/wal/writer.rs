@@ -70,7 +70,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Poison, Result};
 use crate::ids::{DbId, Lsn, TxnId};
 use crate::io::{Vfs, parent_dir};
 
@@ -173,14 +173,14 @@ struct State {
     last_crc: u32,
     durable: Lsn,
     io_busy: bool,
-    poisoned: Option<String>,
+    poisoned: Option<Poison>,
     commits_in_buf: u64,
 }
 
 impl State {
     fn check(&self) -> Result<()> {
         match &self.poisoned {
-            Some(reason) => Err(Error::Poisoned { reason: reason.clone() }),
+            Some(p) => Err(p.error()),
             None => Ok(()),
         }
     }
@@ -540,6 +540,11 @@ impl Wal {
 
     /// Why the log is poisoned, if it is.
     pub fn poisoned(&self) -> Option<String> {
+        self.shared.state.lock().poisoned.as_ref().map(|p| p.reason().to_string())
+    }
+
+    /// The log's poison latch (reason and OS error), if it is poisoned.
+    pub fn poison(&self) -> Option<Poison> {
         self.shared.state.lock().poisoned.clone()
     }
 
@@ -714,7 +719,7 @@ impl Shared {
                 c.commits_per_flush[bucket].fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
-                st.poisoned.get_or_insert_with(|| format!("WAL flush failed: {e}"));
+                st.poisoned.get_or_insert_with(|| Poison::from_error(format!("WAL flush failed: {e}"), e));
             }
         }
         self.io_done.notify_all();
@@ -736,11 +741,11 @@ impl Shared {
         st.io_busy = true;
         let res = MutexGuard::unlocked(st, || self.write_out(start, &data));
         st.io_busy = false;
-        if let Err(e) = &res {
-            st.poisoned.get_or_insert_with(|| format!("WAL write failed: {e}"));
-        }
+        let res = res.map_err(|e| {
+            st.poisoned.get_or_insert_with(|| Poison::from_error(format!("WAL write failed: {e}"), e)).error()
+        });
         self.io_done.notify_all();
-        res.map_err(|_| Error::Poisoned { reason: st.poisoned.clone().unwrap_or_default() })
+        res
     }
 
     fn segment_file(&self, start: Lsn) -> Result<Segment> {

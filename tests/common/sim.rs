@@ -173,7 +173,7 @@ pub fn dump(e: &Engine) -> waldb::Result<State> {
         while let Some((_, tuple)) = cur.next(&r)? {
             let (rowid, value) = split(&tuple);
             if out.insert((t, rowid), value.into()).is_some() {
-                return Err(waldb::errinput!("row {rowid} of table {t} appears twice"));
+                return Err(Error::InvalidInput(format!("row {rowid} of table {t} appears twice")));
             }
         }
     }
@@ -286,7 +286,7 @@ impl Runner<'_> {
                     self.next_rowid += 1;
                     let v = row(rowid, len)[8..].to_vec();
                     if !t.insert(&tx, &rowid.to_be_bytes(), &v)? {
-                        return Err(waldb::errinput!("tree row {rowid} already there"));
+                        return Err(Error::InvalidInput(format!("tree row {rowid} already there")));
                     }
                     model.insert((TREE, rowid), v.into());
                 }
@@ -296,7 +296,7 @@ impl Runner<'_> {
                     let Some(&rowid) = rows.get(pick % rows.len().max(1)) else { continue };
                     let v = row(rowid ^ (pick as u64) << 20, len)[8..].to_vec();
                     if t.put(&tx, &rowid.to_be_bytes(), &v)?.is_none() {
-                        return Err(waldb::errinput!("tree row {rowid} was missing"));
+                        return Err(Error::InvalidInput(format!("tree row {rowid} was missing")));
                     }
                     model.insert((TREE, rowid), v.into());
                 }
@@ -305,7 +305,7 @@ impl Runner<'_> {
                     let rows: Vec<u64> = model.range((TREE, 0)..=(TREE, u64::MAX)).map(|((_, r), _)| *r).collect();
                     let Some(&rowid) = rows.get(pick % rows.len().max(1)) else { continue };
                     if t.delete(&tx, &rowid.to_be_bytes())?.is_none() {
-                        return Err(waldb::errinput!("tree row {rowid} was missing"));
+                        return Err(Error::InvalidInput(format!("tree row {rowid} was missing")));
                     }
                     model.remove(&(TREE, rowid));
                 }
@@ -314,7 +314,7 @@ impl Runner<'_> {
                     let rows = &mut index[usize::from(table)];
                     let Some((&rowid, &tid)) = rows.iter().nth(pick % rows.len().max(1)) else { continue };
                     if !h.delete(&tx, tid)? {
-                        return Err(waldb::errinput!("row {rowid} was already gone"));
+                        return Err(Error::InvalidInput(format!("row {rowid} was already gone")));
                     }
                     rows.remove(&rowid);
                     model.remove(&(table, rowid));
@@ -349,7 +349,7 @@ impl Runner<'_> {
                     }
                     let got = dump(&e)?;
                     if got != self.model {
-                        return Err(waldb::errinput!("state after a clean reopen differs from the model"));
+                        return Err(Error::InvalidInput("state after a clean reopen differs from the model".into()));
                     }
                     self.index = rebuild_index(&e)?;
                 }
