@@ -26,10 +26,10 @@ pub trait LogFlusher: Send + Sync + fmt::Debug {
     /// `durable_lsn() > lsn`.
     fn flush_to(&self, lsn: Lsn) -> Result<()>;
 
-    /// Why the log refuses all further work, if it does (fail stop): then
-    /// no page may be written or read in.
-    fn poisoned(&self) -> Option<String> {
-        None
+    /// `Err(Poisoned)` once the log refuses all further work (fail stop):
+    /// then no page may be written or read in.
+    fn check(&self) -> Result<()> {
+        Ok(())
     }
 
     /// True when a page carrying `lsn` may be written.
@@ -68,8 +68,11 @@ impl LogFlusher for crate::wal::Wal {
         crate::wal::Wal::flush_to(self, lsn)
     }
 
-    fn poisoned(&self) -> Option<String> {
-        crate::wal::Wal::poisoned(self)
+    fn check(&self) -> Result<()> {
+        match crate::wal::Wal::poison(self) {
+            Some(p) => Err(p.error()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -117,7 +120,7 @@ impl LogFlusher for RecordingFlusher {
         Ok(())
     }
 
-    fn poisoned(&self) -> Option<String> {
-        self.fail.lock().then(|| "test flusher told to fail".to_string())
+    fn check(&self) -> Result<()> {
+        if *self.fail.lock() { self.flush_to(Lsn::ZERO) } else { Ok(()) }
     }
 }

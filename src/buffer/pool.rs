@@ -392,10 +392,7 @@ impl BufferPool {
 
     /// Fail with [`Error::Poisoned`] once the log is poisoned (fail stop).
     fn check_log(&self) -> Result<()> {
-        match self.flusher.poisoned() {
-            Some(reason) => Err(Error::Poisoned { reason }),
-            None => Ok(()),
-        }
+        self.flusher.check()
     }
 
     /// Write one dirty frame to the data file, keeping the WAL rule and no
