@@ -1,4 +1,4 @@
-//! Fault injection through the public SQL API (TESTING.md G3 and G5, issue 9
+//! Fault injection through the public SQL API (`docs/TESTING.md` G3 and G5, issue 9
 //! items 2 and 3): the proofs of `tests/crash_sim.rs`, but the workload is
 //! SQL run by a [`Database`] handle on a [`SimVfs`], and the oracle is a
 //! model of what every acknowledged `execute` (autocommit) and
@@ -58,7 +58,7 @@
 //! rebuilt the page) or harmless (bytes nothing reads). Never a wrong
 //! answer, never a panic (each flip runs under `catch_unwind`). A flip in a
 //! used page, a live record or a header must never stay unnoticed. The one
-//! documented exception (TESTING.md 5.4): a flip in the final flush may be
+//! documented exception (`docs/TESTING.md` §5.4): a flip in the final flush may be
 //! taken for a torn tail, which drops that last commit whole.
 //!
 //! # Scale (`WALDB_SIM_SCALE`)
@@ -667,7 +667,7 @@ impl Runner<'_> {
     /// The handle just reported `Poisoned`: from now on it refuses writes,
     /// and a read shows nothing that is not durable — the read is refused,
     /// or it shows the last acknowledged state (or a later one a flush made
-    /// durable), never the commit that just failed (TESTING.md, "poison").
+    /// durable), never the commit that just failed (`docs/TESTING.md`, "poison").
     /// Called before that commit joins the timeline.
     fn mark_poisoned(&mut self, db: &Database) {
         if self.poisoned {
@@ -1111,7 +1111,7 @@ fn is_segment_preparation(trace: &[TraceEntry], n: usize) -> bool {
 ///   stays dirty in memory and the WAL still holds its change (file.rs).
 /// - Inside an automatic checkpoint, which runs after the commit that
 ///   triggered it is durable: a failed write or sync of the WAL or data file
-///   must poison the handle (invariant 7: it surfaces on the next call);
+///   must poison the handle (`docs/DESIGN.md` invariant 7: it surfaces on the next call);
 ///   the control file's temporary copy, directory fsyncs and removal of old
 ///   segments may fail without poisoning (the checkpoint is abandoned and
 ///   the log kept; nothing acknowledged depends on them).
@@ -1394,7 +1394,7 @@ fn g3_every_io_call_fails_in_turn_through_sql() {
     let t0 = Instant::now();
     // Several short workloads rather than one long one: a run replays its
     // workload, so the cost grows with the square of its length, while the
-    // crash points grow with it only linearly (TESTING.md: shrink the
+    // crash points grow with it only linearly (`docs/TESTING.md`: shrink the
     // workload, never the coverage).
     let (workloads, rounds, stride) = (pick(2, 5, 20), pick(14, 14, 28), pick(9, 1, 1));
     let plans: Vec<G3Plan> = (0..workloads).map(|i| G3Plan::new(i, rounds)).collect();
@@ -1551,7 +1551,7 @@ enum FlipEnd {
     /// Answers equal the model; the flip is still there, unread.
     Harmless,
     /// A flip in the final flush taken for a torn tail: the last commit is
-    /// gone whole (TESTING.md 5.4, the documented residual window).
+    /// gone whole (`docs/TESTING.md` §5.4, the documented residual window).
     ResidualTornTail,
 }
 

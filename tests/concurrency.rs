@@ -1,4 +1,4 @@
-//! Concurrency (TESTING.md G10; fault catalogue row 19): many threads on one
+//! Concurrency (`docs/TESTING.md` G10; fault catalogue row 19): many threads on one
 //! database — clones of one `Database` handle — for a bounded time, checked
 //! against models the threads build of what was acknowledged.
 //!
@@ -1166,7 +1166,7 @@ fn group_commit_handoff_at_the_log() {
     }
 }
 
-// A note on loom and shuttle (TESTING.md G10 names both).
+// A note on loom and shuttle (`docs/TESTING.md` G10 names both).
 //
 // A model checker must drive the real `Wal::flush_to` hand-off, not a copy
 // of it. That means compiling src/wal/writer.rs against instrumented

@@ -1,6 +1,6 @@
 //! G6: decoder, file and SQL fuzzing on stable Rust, with proptest.
 //!
-//! What it proves (TESTING.md fault-catalogue rows 17, 18 and 20): every
+//! What it proves (`docs/TESTING.md` fault-catalogue rows 17, 18 and 20): every
 //! decoder of bytes that come from disk, and the SQL front end, answers any
 //! input with `Ok` or a typed error — never a panic (arithmetic overflow
 //! included: the dev profile checks it), never a stack overflow, and never

@@ -1,6 +1,6 @@
 //! Process crashes and second openers, through the public SQL API on real
 //! files (fault catalogue rows 15, 11, 12 and 14 for the crashes, row 16 for
-//! the lock; goal figures G7 and G9 in `TESTING.md`).
+//! the lock; goal figures G7 and G9 in `docs/TESTING.md`).
 //!
 //! # G7: `kill -9` of a committing process
 //!

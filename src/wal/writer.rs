@@ -10,7 +10,7 @@
 //!    fails the append with [`Error::DiskFull`] before anything is logged).
 //! 2. [`Wal::flush_to`]: the first waiter whose record is not durable becomes
 //!    the **leader**. It takes everything appended so far, pads it with zeros
-//!    to the next 4 KiB boundary (invariant 9), writes it, calls
+//!    to the next 4 KiB boundary (`docs/DESIGN.md` invariant 9), writes it, calls
 //!    `fdatasync` once per segment touched, advances the durable LSN and wakes
 //!    every waiter. Waiters whose records arrived during the flush wait for
 //!    it to finish and then one of them leads the next batch at once — so N
@@ -23,9 +23,9 @@
 //!    disk, `benches/compare.rs`. `commit_delay` still makes every leader
 //!    wait, as PostgreSQL's does.)
 //! 3. Nobody returns from `flush_to` before the sync covering their record
-//!    returned `Ok` (invariant 2).
+//!    returned `Ok` (`docs/DESIGN.md` invariant 2).
 //!
-//! # Fail stop (invariant 7)
+//! # Fail stop (`docs/DESIGN.md` invariant 7)
 //!
 //! A failed write or `fdatasync` poisons the log: that batch's waiters and
 //! every later call get [`Error::Poisoned`]; nothing is acknowledged, and no

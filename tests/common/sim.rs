@@ -497,7 +497,7 @@ pub fn btree_oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Ve
     steps
 }
 
-/// The four loss modes of TESTING.md G1 for a database of `page_size`-byte
+/// The four loss modes of `docs/TESTING.md` G1 for a database of `page_size`-byte
 /// pages. A torn sector is never larger than a page: the storage contract
 /// (README) asks for pages of at least the device's atomic sector, because a
 /// torn read-modify-write of a larger sector could damage neighbouring pages
@@ -530,7 +530,7 @@ impl Gen {
     }
 }
 
-/// TESTING.md's W1: `txns` transactions of 1–8 row changes over the tables,
+/// `docs/TESTING.md`'s W1: `txns` transactions of 1–8 row changes over the tables,
 /// a few rolled back. With `checkpoint_every`, W2.
 pub fn oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Vec<Step> {
     let mut g = Gen(seed);
