@@ -17,34 +17,12 @@ mod common;
 
 use std::sync::Arc;
 
+use common::rng::Rng;
+use common::scale::{Scale, pick, scale};
 use common::sim::{self, Change, Outcome, Step, check_image, check_image_with, sim_options};
 use parking_lot::Mutex;
 use waldb::io::{Errno, Fault, LossMode, OpKind, SimVfs, When};
 use waldb::txn::EngineOptions;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scale {
-    Quick,
-    Ci,
-    Long,
-}
-
-fn scale() -> Scale {
-    match std::env::var("WALDB_SIM_SCALE").as_deref() {
-        Ok("ci") => Scale::Ci,
-        Ok("long") => Scale::Long,
-        _ => Scale::Quick,
-    }
-}
-
-/// Per-scale choice.
-fn pick<T>(quick: T, ci: T, long: T) -> T {
-    match scale() {
-        Scale::Quick => quick,
-        Scale::Ci => ci,
-        Scale::Long => long,
-    }
-}
 
 /// A named workload: its steps, engine options and commit group size.
 struct Workload {
@@ -379,7 +357,7 @@ fn g5_bit_flips_are_detected_or_harmless() {
     let sentinel_flush = last_begin.0 / 4096 * 4096;
     let data_len = disk.live_bytes(&db).expect("data file").len() as u64;
     let segments = waldb::wal::segment::list(&disk, &db).expect("segments");
-    let mut g = sim::Gen(99);
+    let mut g = Rng(99);
     let (mut detected, mut harmless) = (0u64, 0u64);
     for i in 0..flips {
         let d = image.boot(LossMode::KeepAll);
