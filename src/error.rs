@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`Error::Io`] | an OS call failed (file, operation and OS error kept) | report; the operation did not happen |
 //! | [`Error::DiskFull`] | no space to grow a file | free space and retry; the database stays usable |
-//! | [`Error::Poisoned`] | an earlier write or fsync failed (invariant 7) | reopen the database; recovery repairs |
+//! | [`Error::Poisoned`] | an earlier write or fsync failed (`docs/DESIGN.md` invariant 7) | reopen the database; recovery repairs |
 //! | [`Error::Corrupt`] | a page failed its checksum or identity check | restore from backup; data is never returned |
 //! | [`Error::CorruptFile`] | a header or whole file is damaged or foreign | as above |
 //! | [`Error::CorruptLog`] | a durable WAL record or segment header is damaged | as above; nothing after it is dropped silently |
@@ -66,7 +66,7 @@ pub enum Error {
 
     /// An earlier write or fsync failed, so the on-disk state can no longer be
     /// trusted to match what was acknowledged. The handle refuses further
-    /// writes until the database is reopened and recovered (invariant 7).
+    /// writes until the database is reopened and recovered (`docs/DESIGN.md` invariant 7).
     #[error("database handle is poisoned by an earlier I/O failure ({reason}); reopen it to recover")]
     Poisoned {
         /// What failed first: the operation, the file and the OS error.
@@ -102,7 +102,7 @@ pub enum Error {
 
     /// A write-ahead-log record or segment header that was durable failed its
     /// check. Recovery refuses to open rather than drop acknowledged commits
-    /// after it (invariant 8).
+    /// after it (`docs/DESIGN.md` invariant 8).
     #[error("corrupt write-ahead log {} at offset {offset} (LSN {lsn}): {reason}", segment.display())]
     CorruptLog {
         /// The segment file.
@@ -123,7 +123,7 @@ pub enum Error {
     },
 
     /// No buffer-pool frame can be evicted: all are pinned or hold changes of
-    /// a transaction that has not committed (no steal, invariant 3).
+    /// a transaction that has not committed (no steal, `docs/DESIGN.md` invariant 3).
     #[error("buffer pool full: all {frames} frames are pinned or hold uncommitted changes")]
     BufferPoolFull {
         /// Number of frames in the pool.
@@ -221,7 +221,7 @@ impl Error {
 /// Names every variant once: the list drives both [`Error::VARIANTS`] and
 /// the exhaustive `match` of [`Error::variant_name`], so a new variant does
 /// not compile until it is named here — and `tests/failure_coverage.rs`
-/// (TESTING.md G12) then fails until some scenario reaches it.
+/// (`docs/TESTING.md` G12) then fails until some scenario reaches it.
 macro_rules! variant_names {
     ($($v:ident),* $(,)?) => {
         impl Error {

@@ -1,4 +1,4 @@
-//! Concurrency (TESTING.md G10; fault catalogue row 19): many threads on one
+//! Concurrency (`docs/TESTING.md` G10; fault catalogue row 19): many threads on one
 //! database — clones of one `Database` handle — for a bounded time, checked
 //! against models the threads build of what was acknowledged.
 //!
@@ -51,6 +51,8 @@
 //!
 //! Why no loom/shuttle model here: see the note at the end of this file.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,39 +60,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::rng::Rng;
+use common::scale::pick;
 use waldb::io::{LossMode, SimVfs, Vfs};
 use waldb::wal::format::{SEGMENT_HEADER_BLOCK, decode_record};
 use waldb::wal::{Durability, RecordType, Wal, WalOptions};
 use waldb::{ConstraintKind, Database, DbId, Error, Lsn, Options, TxnId};
 
 // ---------------------------------------------------------------------------
-// Scale, randomness, watchdog.
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scale {
-    Quick,
-    Ci,
-    Long,
-}
-
-fn scale() -> Scale {
-    match std::env::var("WALDB_SIM_SCALE").as_deref() {
-        Ok("ci") => Scale::Ci,
-        Ok("long") => Scale::Long,
-        _ => Scale::Quick,
-    }
-}
+// Scale and seed, watchdog.
 
 /// Run time of one stress run: `WALDB_CONCURRENCY_SECS` if set, else by scale.
 fn run_time(quick_ms: u64, ci_ms: u64) -> Duration {
     if let Some(s) = std::env::var("WALDB_CONCURRENCY_SECS").ok().and_then(|v| v.parse::<f64>().ok()) {
         return Duration::from_secs_f64(s);
     }
-    Duration::from_millis(match scale() {
-        Scale::Quick => quick_ms,
-        Scale::Ci => ci_ms,
-        Scale::Long => ci_ms * 10,
-    })
+    Duration::from_millis(pick(quick_ms, ci_ms, ci_ms * 10))
 }
 
 /// How long a thread may go without progress before the test fails.
@@ -104,27 +89,6 @@ fn base_seed() -> u64 {
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         t.as_nanos() as u64
     })
-}
-
-/// SplitMix64: small, seeded, good enough to pick operations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
 }
 
 /// A thread's progress counter: bumped after every completed operation.
@@ -391,7 +355,7 @@ fn writer_step(db: &Database, log: &mut WriterLog, rng: &mut Rng) {
         // A transaction of 2-6 rows; maybe a failing statement inside (it
         // leaves no trace, the transaction goes on); maybe rolled back.
         25..55 => {
-            let n = rng.range(2, 6) as i64;
+            let n = rng.between(2, 6) as i64;
             let tx = db.transaction().expect("begin");
             let len0 = rng.below(300);
             assert_eq!(tx.execute(INSERT_ITEM, (key(w, t, 0), w, t, n, t, pad(len0))).expect("insert"), 1);
@@ -462,12 +426,12 @@ fn writer_step(db: &Database, log: &mut WriterLog, rng: &mut Rng) {
         60..87 => {
             let a = rng.below(ACCOUNTS as u64) as i64;
             let b = (a + 1 + rng.below(ACCOUNTS as u64 - 1) as i64) % ACCOUNTS;
-            let x = rng.range(1, 100) as i64;
+            let x = rng.between(1, 100) as i64;
             let with_items = dice >= 80;
             let tx = db.transaction().expect("begin");
             let upd = "UPDATE accounts SET balance = balance + ?1, writer = ?2, ver = ?3 WHERE id = ?4";
             assert_eq!(tx.execute(upd, (-x, w, t, a)).expect("debit"), 1);
-            let group = with_items.then(|| insert_group(&tx, w, t, rng.range(1, 3) as i64, rng));
+            let group = with_items.then(|| insert_group(&tx, w, t, rng.between(1, 3) as i64, rng));
             assert_eq!(tx.execute(upd, (x, w, t, b)).expect("credit"), 1);
             if rng.below(6) == 0 {
                 tx.rollback().expect("rollback");
@@ -762,7 +726,7 @@ fn run_stress(db: &Database, cfg: &StressConfig) -> State {
                 db.checkpoint().expect("checkpoint");
                 n += 1;
                 p.tick();
-                std::thread::sleep(Duration::from_millis(rng.range(2, 25)));
+                std::thread::sleep(Duration::from_millis(rng.between(2, 25)));
             }
             Report::Checkpointer(n)
         });
@@ -1166,7 +1130,7 @@ fn group_commit_handoff_at_the_log() {
     }
 }
 
-// A note on loom and shuttle (TESTING.md G10 names both).
+// A note on loom and shuttle (`docs/TESTING.md` G10 names both).
 //
 // A model checker must drive the real `Wal::flush_to` hand-off, not a copy
 // of it. That means compiling src/wal/writer.rs against instrumented

@@ -1,4 +1,4 @@
-//! The simulation suite that proves zero loss (TESTING.md G1–G5).
+//! The simulation suite that proves zero loss (`docs/TESTING.md` G1–G5).
 //!
 //! Every check compares the recovered database with a model of
 //! acknowledged commits — never with an integrity check alone: the state must
@@ -7,7 +7,7 @@
 //!
 //! Scale with one knob, `WALDB_SIM_SCALE`:
 //! - `quick` (default, a plain `cargo test`): a slice of every suite;
-//! - `ci` (`.ci/run`): the TESTING.md figures (≥ 20,000 crashes, …);
+//! - `ci` (`.ci/run`): the `docs/TESTING.md` figures (≥ 20,000 crashes, …);
 //! - `long`: ten times further, for a run by hand.
 //!
 //! Each suite prints what it covered; a failure names the workload, the I/O
@@ -17,34 +17,12 @@ mod common;
 
 use std::sync::Arc;
 
+use common::rng::Rng;
+use common::scale::{Scale, pick, scale};
 use common::sim::{self, Change, Outcome, Step, check_image, check_image_with, sim_options};
 use parking_lot::Mutex;
 use waldb::io::{Errno, Fault, LossMode, OpKind, SimVfs, When};
 use waldb::txn::EngineOptions;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scale {
-    Quick,
-    Ci,
-    Long,
-}
-
-fn scale() -> Scale {
-    match std::env::var("WALDB_SIM_SCALE").as_deref() {
-        Ok("ci") => Scale::Ci,
-        Ok("long") => Scale::Long,
-        _ => Scale::Quick,
-    }
-}
-
-/// Per-scale choice.
-fn pick<T>(quick: T, ci: T, long: T) -> T {
-    match scale() {
-        Scale::Quick => quick,
-        Scale::Ci => ci,
-        Scale::Long => long,
-    }
-}
 
 /// A named workload: its steps, engine options and commit group size.
 struct Workload {
@@ -54,7 +32,7 @@ struct Workload {
     group: usize,
 }
 
-/// TESTING.md's canonical workloads. W1: OLTP, 4 committers interleaved by
+/// `docs/TESTING.md`'s canonical workloads. W1: OLTP, 4 committers interleaved by
 /// group commit. W2: W1 with a checkpoint every 20 transactions. W3: W1
 /// with 16 KiB segments (rotation every few transactions) and one large
 /// transaction (4 MiB in long mode, 1 MiB in CI). And B1: a B+tree whose
@@ -66,7 +44,7 @@ fn workloads() -> Vec<Workload> {
     let mut w3 = sim::oltp(3, txns, None);
     // One transaction carrying a large value spread over rows that fit a
     // page: 4 MiB in long mode; CI shrinks it to 1 MiB to stay in its time
-    // box (TESTING.md: shrink the workload, never the crash-point coverage).
+    // box (`docs/TESTING.md`: shrink the workload, never the crash-point coverage).
     let big_bytes = pick(192 << 10, 1 << 20, 4 << 20);
     let big: Vec<Change> =
         (0..big_bytes / 3500).map(|i| Change::Insert { table: 1 + (i % 3) as u8, len: 3500 }).collect();
@@ -398,7 +376,7 @@ fn g5_bit_flips_are_detected_or_harmless() {
     let sentinel_flush = last_begin.0 / 4096 * 4096;
     let data_len = disk.live_bytes(&db).expect("data file").len() as u64;
     let segments = waldb::wal::segment::list(&disk, &db).expect("segments");
-    let mut g = sim::Gen(99);
+    let mut g = Rng(99);
     let (mut detected, mut harmless) = (0u64, 0u64);
     for i in 0..flips {
         let d = image.boot(LossMode::KeepAll);

@@ -1,4 +1,4 @@
-//! A real full disk (TESTING.md G8; fault catalogue rows 9 and 10): the
+//! A real full disk (`docs/TESTING.md` G8; fault catalogue rows 9 and 10): the
 //! database on a 4 MiB tmpfs, written until the file system says ENOSPC.
 //!
 //! What it proves, against a model of acknowledged commits (never an

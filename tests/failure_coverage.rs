@@ -1,6 +1,6 @@
 //! G12: every failure-path variant of [`waldb::Error`] is reached by a test.
 //!
-//! What it proves (TESTING.md goal G12; fault-catalogue rows 4–9, 12, 16,
+//! What it proves (`docs/TESTING.md` goal G12; fault-catalogue rows 4–9, 12, 16,
 //! 17, 18, 21): for each variant of `Error` there is a scenario below that
 //! provokes it through the public API, files on disk or `SimVfs` faults,
 //! and checks that exactly that variant comes back, with the details a

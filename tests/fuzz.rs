@@ -1,6 +1,6 @@
 //! G6: decoder, file and SQL fuzzing on stable Rust, with proptest.
 //!
-//! What it proves (TESTING.md fault-catalogue rows 17, 18 and 20): every
+//! What it proves (`docs/TESTING.md` fault-catalogue rows 17, 18 and 20): every
 //! decoder of bytes that come from disk, and the SQL front end, answers any
 //! input with `Ok` or a typed error — never a panic (arithmetic overflow
 //! included: the dev profile checks it), never a stack overflow, and never
@@ -44,7 +44,7 @@
 //! value limit must refuse a result past it with `TooBig` while holding
 //! under three times the limit at once (their arguments included).
 //!
-//! **Scale** (`WALDB_SIM_SCALE`, as in `crash_sim.rs`): unset = quick (a
+//! **Scale** (`WALDB_SIM_SCALE`, `tests/common/scale.rs`): unset = quick (a
 //! slice, a few seconds), `ci` = what `.ci/run` runs, `long` = ten times
 //! `ci`. At `ci`: 1,000,000 WAL record decodes, 200,000 segment headers,
 //! 1,000,000 page images, 250,000 row records, 6,000 damaged databases on a
@@ -63,6 +63,8 @@
 // them never allocates or re-enters the allocator).
 #![allow(unsafe_code)]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -72,6 +74,8 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::rng::Rng;
+use common::scale::{pick, scale};
 use parking_lot::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
@@ -206,28 +210,9 @@ const OPEN_ALLOC_LIMIT: usize = 2 * MAX_ROW;
 // ---------------------------------------------------------------------------
 // Scale, counters, the runner
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scale {
-    Quick,
-    Ci,
-    Long,
-}
-
-fn scale() -> Scale {
-    match std::env::var("WALDB_SIM_SCALE").as_deref() {
-        Ok("ci") => Scale::Ci,
-        Ok("long") => Scale::Long,
-        _ => Scale::Quick,
-    }
-}
-
 /// Cases per scale; long mode is ten times CI.
 fn cases(quick: u32, ci: u32) -> u32 {
-    match scale() {
-        Scale::Quick => quick,
-        Scale::Ci => ci,
-        Scale::Long => ci * 10,
-    }
+    pick(quick, ci, ci * 10)
 }
 
 /// Run `test` on `n` cases of `strategy`, persisting failures, and print
@@ -259,39 +244,6 @@ fn fuzz<S: Strategy>(
         t0.elapsed(),
         scale()
     );
-}
-
-/// SplitMix64: expands one seed into many bytes cheaply (proptest's own
-/// byte vectors cost ~20 ns a byte, too slow for millions of pages).
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-    /// Up to `max - 1` random bytes.
-    fn some(&mut self, max: usize) -> Vec<u8> {
-        let n = self.below(max);
-        self.bytes(n)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut v = vec![0u8; n];
-        self.fill(&mut v);
-        v
-    }
 }
 
 fn get_u32(b: &[u8], at: usize) -> u32 {
@@ -496,10 +448,10 @@ fn mutate(buf: &mut Vec<u8>, muts: &[Mutation], unit: usize) -> Vec<(usize, usiz
                 (a, a)
             }
             Mutation::Extend { n, seed } => {
-                buf.extend_from_slice(&Mix(seed).bytes(n));
+                buf.extend_from_slice(&Rng(seed).bytes(n));
                 (len, len + n)
             }
-            Mutation::Random { at, n, seed } => write_at(buf, at.resolve(len, unit), &Mix(seed).bytes(n)),
+            Mutation::Random { at, n, seed } => write_at(buf, at.resolve(len, unit), &Rng(seed).bytes(n)),
             Mutation::Copy { from, to, n } => {
                 let f = from.resolve(len, unit);
                 let span = buf[f..(f + n).min(len)].to_vec();
@@ -562,9 +514,9 @@ enum Payload {
 impl Payload {
     fn bytes(&self) -> Vec<u8> {
         match self {
-            Payload::Random { len, seed } => Mix(*seed).bytes(*len),
+            Payload::Random { len, seed } => Rng(*seed).bytes(*len),
             Payload::PageChange { page, ranges, seed } => {
-                let mut m = Mix(*seed);
+                let mut m = Rng(*seed);
                 let mut out = page.to_le_bytes().to_vec();
                 out.extend_from_slice(&(ranges.len() as u16).to_le_bytes());
                 for &(off, len) in ranges {
@@ -576,7 +528,7 @@ impl Payload {
             }
             Payload::FullPage { page, size, seed } => {
                 let mut out = page.to_le_bytes().to_vec();
-                out.extend_from_slice(&Mix(*seed).bytes(*size));
+                out.extend_from_slice(&Rng(*seed).bytes(*size));
                 out
             }
             Payload::Checkpoint(lsn) => lsn.to_le_bytes().to_vec(),
@@ -654,7 +606,7 @@ fn wal_records_decode_or_fail_cleanly() {
     fuzz("WAL records", cases(30_000, 500_000), record_case(), &WAL_RECORD_INPUTS, |c| {
         let lsn = Lsn(c.lsn);
         let original = match c.arbitrary {
-            Some((n, seed)) => Mix(seed).bytes(n),
+            Some((n, seed)) => Rng(seed).bytes(n),
             None => {
                 let kind = RecordType::from_u8(c.kind).expect("1..=7");
                 let mut out = Vec::new();
@@ -748,7 +700,7 @@ fn segment_headers_decode_or_fail_cleanly() {
         |((db, no, start, size), muts, reseal, arbitrary, shape)| {
             let h = SegmentHeader { db_id: DbId(db), segment_no: no, start_lsn: Lsn(start), segment_size: size };
             let original = match arbitrary {
-                Some((n, seed)) => Mix(seed).bytes(n),
+                Some((n, seed)) => Rng(seed).bytes(n),
                 None => {
                     let mut b = h.encode();
                     prop_assert_eq!(SegmentHeader::decode(&b), Ok(h));
@@ -809,23 +761,23 @@ fn read_node(buf: &[u8], probe: &[u8]) {
 }
 
 /// What the engine does to a node that passed `node::check`.
-fn write_node(buf: &[u8], m: &mut Mix) -> Result<(), TestCaseError> {
+fn write_node(buf: &[u8], m: &mut Rng) -> Result<(), TestCaseError> {
     let n = node::count(buf);
     let leaf = node::is_leaf(buf);
     let key = m.some(24);
     let cell = if leaf { node::leaf_cell(&key, &m.some(40)) } else { node::internal_cell(PageId(9), &key) };
     let mut b = buf.to_vec();
-    let pos = m.below(n + 2);
+    let pos = m.index(n + 2);
     let inserted = node::insert(&mut b, pos, &cell);
     if pos > n {
         prop_assert!(inserted.is_err(), "insert past the end must fail");
     }
     let mut b = buf.to_vec();
-    let _ = node::remove(&mut b, m.below(n + 1));
+    let _ = node::remove(&mut b, m.index(n + 1));
     let _ = node::used(&b);
     let _ = node::free(&b);
     let mut b = buf.to_vec();
-    let _ = node::set_child(&mut b, m.below(n + 2), PageId(3));
+    let _ = node::set_child(&mut b, m.index(n + 2), PageId(3));
     let mut b = buf.to_vec();
     let _ = node::compact(&mut b);
     if let Ok(cells) = node::cells(buf) {
@@ -847,22 +799,22 @@ fn read_heap(buf: &[u8]) {
 }
 
 /// What the heap does to a page that passed `heap_page::check`.
-fn write_heap(buf: &[u8], m: &mut Mix) {
+fn write_heap(buf: &[u8], m: &mut Rng) {
     let n = heap_page::slot_count(buf);
     let data = m.some(120);
     let mut b = buf.to_vec();
     let _ = heap_page::insert(&mut b, &data);
     let mut b = buf.to_vec();
-    let _ = heap_page::delete(&mut b, m.below(usize::from(n) + 1) as u16);
+    let _ = heap_page::delete(&mut b, m.index(usize::from(n) + 1) as u16);
     let mut b = buf.to_vec();
-    let _ = heap_page::update(&mut b, m.below(usize::from(n) + 1) as u16, &data);
+    let _ = heap_page::update(&mut b, m.index(usize::from(n) + 1) as u16, &data);
     let mut b = buf.to_vec();
     let _ = heap_page::compact(&mut b);
     let _ = heap_page::free_space(&b);
 }
 
 /// Every decoder of a page image, as reads and writes reach them.
-fn exercise_page(buf: &[u8], id: PageId, m: &mut Mix) -> Result<(), TestCaseError> {
+fn exercise_page(buf: &[u8], id: PageId, m: &mut Rng) -> Result<(), TestCaseError> {
     let file = Path::new("fuzz.db");
     let verified = page::verify(buf, id, file);
     if verified.is_ok() {
@@ -889,16 +841,16 @@ fn exercise_page(buf: &[u8], id: PageId, m: &mut Mix) -> Result<(), TestCaseErro
 /// Synthesised pages: nodes and heap pages of a few sizes, filled with
 /// random cells and tuples (some removed), sealed.
 fn synth_page(kind: u8, size: usize, seed: u64) -> (Vec<u8>, PageId) {
-    let mut m = Mix(seed);
-    let id = PageId(1 + m.below(1000) as u32);
+    let mut m = Rng(seed);
+    let id = PageId(1 + m.index(1000) as u32);
     let mut b = vec![0u8; size];
     match kind % 3 {
         0 | 1 => {
-            let level = if kind.is_multiple_of(3) { 0 } else { 1 + m.below(3) as u8 };
-            node::init(&mut b, id, PageId(1 + m.below(5) as u32), level);
-            for _ in 0..m.below(60) {
+            let level = if kind.is_multiple_of(3) { 0 } else { 1 + m.index(3) as u8 };
+            node::init(&mut b, id, PageId(1 + m.index(5) as u32), level);
+            for _ in 0..m.index(60) {
                 let key = {
-                    let n = 1 + m.below(30);
+                    let n = 1 + m.index(30);
                     m.bytes(n)
                 };
                 let cell = if level == 0 {
@@ -913,25 +865,25 @@ fn synth_page(kind: u8, size: usize, seed: u64) -> (Vec<u8>, PageId) {
                     break;
                 }
             }
-            for _ in 0..m.below(4) {
+            for _ in 0..m.index(4) {
                 let n = node::count(&b);
                 if n > 0 {
-                    node::remove(&mut b, m.below(n)).expect("well formed");
+                    node::remove(&mut b, m.index(n)).expect("well formed");
                 }
             }
         }
         _ => {
-            heap_page::init(&mut b, id, PageId(1 + m.below(5) as u32));
+            heap_page::init(&mut b, id, PageId(1 + m.index(5) as u32));
             let mut slots = Vec::new();
-            for _ in 0..m.below(40) {
+            for _ in 0..m.index(40) {
                 match heap_page::insert(&mut b, &m.some(90)).expect("well formed") {
                     Some(s) => slots.push(s),
                     None => break,
                 }
             }
-            for _ in 0..m.below(6) {
+            for _ in 0..m.index(6) {
                 if !slots.is_empty() {
-                    heap_page::delete(&mut b, slots[m.below(slots.len())]).expect("well formed");
+                    heap_page::delete(&mut b, slots[m.index(slots.len())]).expect("well formed");
                 }
             }
         }
@@ -984,7 +936,7 @@ fn pages_nodes_and_heap_pages_decode_or_fail_cleanly() {
     let strategy =
         (source, prop_oneof![1 => Just(Vec::new()), 6 => mutations(5)], prop::bool::weighted(0.85), any::<u64>());
     fuzz("pages", cases(15_000, 470_000), strategy, &PAGE_INPUTS, |(source, muts, reseal, seed)| {
-        let mut m = Mix(seed);
+        let mut m = Rng(seed);
         let (mut buf, id) = match source {
             PageSource::Real(i) => {
                 let pages = real_pages();
@@ -992,18 +944,18 @@ fn pages_nodes_and_heap_pages_decode_or_fail_cleanly() {
             }
             PageSource::Synth { kind, size, seed } => synth_page(kind, size, seed),
             PageSource::Random { size, seed, ty, small_fields } => {
-                let mut r = Mix(seed);
+                let mut r = Rng(seed);
                 let mut b = r.bytes(size);
                 b[page::PAGE_TYPE_OFFSET] = ty;
                 if small_fields {
                     // Counts and offsets in range, so checks pass sometimes.
                     for at in (24..64).step_by(2) {
-                        let v = r.below(size + 8) as u16;
+                        let v = r.index(size + 8) as u16;
                         b[at..at + 2].copy_from_slice(&v.to_le_bytes());
                     }
-                    b[24] = r.below(3) as u8;
+                    b[24] = r.index(3) as u8;
                 }
-                (b, PageId(r.below(100) as u32))
+                (b, PageId(r.index(100) as u32))
             }
         };
         let size = buf.len();
@@ -1080,7 +1032,7 @@ fn row_records_decode_or_fail_cleanly() {
     let strategy = prop_oneof![
         4 => (prop::collection::vec(value(), 0..10), prop_oneof![1 => Just(Vec::new()), 5 => mutations(4)])
             .prop_map(|(row, muts)| (record::encode(&row), muts)),
-        1 => (0usize..120, any::<u64>()).prop_map(|(n, seed)| (Mix(seed).bytes(n), Vec::new())),
+        1 => (0usize..120, any::<u64>()).prop_map(|(n, seed)| (Rng(seed).bytes(n), Vec::new())),
     ];
     fuzz("row records", cases(10_000, 250_000), strategy, &ROW_INPUTS, |(original, muts)| {
         let mut buf = original.clone();
@@ -1324,7 +1276,7 @@ fn apply_damage(t: &Template, files: &mut Vec<(PathBuf, Vec<u8>)>, d: &FileDamag
             let b = &mut files[i].1;
             let keep = (*keep).min(b.len()).min(*len);
             b.truncate(keep);
-            b.extend_from_slice(&Mix(*seed).bytes(len - keep));
+            b.extend_from_slice(&Rng(*seed).bytes(len - keep));
             let all = [(0, *len)];
             reseal(t, files, i, &all);
         }
@@ -1537,7 +1489,7 @@ fn arbitrary_bytes(spec: &Arbitrary, kind: usize, start: u64, template_bytes: Op
         Arbitrary::Absent => None,
         Arbitrary::Template => template_bytes.cloned(),
         Arbitrary::Random { len, seed, framed } => {
-            let mut m = Mix(*seed);
+            let mut m = Rng(*seed);
             let mut b = m.bytes(*len);
             if *framed {
                 match kind {
@@ -1546,11 +1498,11 @@ fn arbitrary_bytes(spec: &Arbitrary, kind: usize, start: u64, template_bytes: Op
                         for (i, p) in b.chunks_exact_mut(t.page_size).enumerate() {
                             if i == 0 {
                                 let mut h = FileHeader::new(t.page_size, ctl.db_id);
-                                h.page_count = 1 + m.below(pages + 3) as u32;
-                                h.roots[0] = PageId(m.below(12) as u32);
+                                h.page_count = 1 + m.index(pages + 3) as u32;
+                                h.roots[0] = PageId(m.index(12) as u32);
                                 h.encode(p, false);
                             }
-                            p[page::PAGE_TYPE_OFFSET] = 1 + m.below(8) as u8;
+                            p[page::PAGE_TYPE_OFFSET] = 1 + m.index(8) as u8;
                             page::seal(p, PageId(i as u32));
                         }
                     }
@@ -1565,7 +1517,7 @@ fn arbitrary_bytes(spec: &Arbitrary, kind: usize, start: u64, template_bytes: Op
                     _ => {
                         let h = SegmentHeader {
                             db_id: ctl.db_id,
-                            segment_no: m.below(4) as u64,
+                            segment_no: m.index(4) as u64,
                             start_lsn: Lsn(start),
                             segment_size: 32768,
                         };

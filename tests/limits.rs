@@ -1,6 +1,6 @@
 //! G11: limits, through the SQL API on a real database in a temp dir.
 //!
-//! What it proves (TESTING.md fault-catalogue row 18, "huge values /
+//! What it proves (`docs/TESTING.md` fault-catalogue row 18, "huge values /
 //! records / limits"):
 //!
 //! - TEXT and BLOB values of 0, 1, page − 1, page, page + 1 bytes (the

@@ -1,6 +1,6 @@
 //! Process crashes and second openers, through the public SQL API on real
 //! files (fault catalogue rows 15, 11, 12 and 14 for the crashes, row 16 for
-//! the lock; goal figures G7 and G9 in `TESTING.md`).
+//! the lock; goal figures G7 and G9 in `docs/TESTING.md`).
 //!
 //! # G7: `kill -9` of a committing process
 //!
@@ -56,6 +56,8 @@
 //! copy of every descriptor between its fork and exec, so the tests here run
 //! one at a time (like those in `real_files.rs`).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -66,6 +68,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::rng::{Rng, mix};
 use waldb::sql::catalog::Catalog;
 use waldb::{Database, Error, Options};
 
@@ -139,34 +142,6 @@ fn transfer_of(id: i64) -> (i64, i64, i64) {
     let dst = (src - 1 + offset) % ACCOUNTS + 1;
     let amount = 1 + ((h >> 40) % 100) as i64;
     (src, dst, amount)
-}
-
-/// SplitMix64's finaliser.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        mix(self.0)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
 }
 
 fn env_u64(name: &str) -> Option<u64> {

@@ -10,6 +10,8 @@
 //! the engine acknowledged. Run without that variable the child tests return
 //! at once.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -18,6 +20,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use common::rng::Rng;
 use waldb::io::{OsVfs, Vfs};
 use waldb::storage::{HeapFile, PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
@@ -132,23 +135,6 @@ fn assert_acked_present(acked: &BTreeSet<u64>, present: &BTreeSet<u64>, what: &s
         lost.len(),
         &lost[..lost.len().min(20)]
     );
-}
-
-/// SplitMix64: small and good enough to pick kill points.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
 }
 
 fn time_seed() -> u64 {

@@ -1,4 +1,4 @@
-//! TESTING.md section 7: the scenarios other engines' bugs say to pin, each
+//! `docs/TESTING.md` §7: the scenarios other engines' bugs say to pin, each
 //! as a named test.
 
 mod common;

@@ -497,7 +497,7 @@ fn the_first_commit_of_a_new_log_is_synced_before_it_returns() {
 
 #[test]
 fn a_torn_flush_never_damages_the_previous_flush() {
-    // TESTING.md section 7, scenario 8: crash the flush after an
+    // `docs/TESTING.md` §7, scenario 8: crash the flush after an
     // acknowledged one with torn, garbage sectors.
     let vfs = SimVfs::new(10);
     let wal = Wal::create(Arc::new(vfs.clone()), &db(), ID, opts(65536)).expect("create");

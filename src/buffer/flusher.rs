@@ -1,6 +1,6 @@
 //! [`LogFlusher`]: the buffer pool's narrow view of the WAL.
 //!
-//! The pool needs exactly two things from the log to keep invariant 1 (log
+//! The pool needs exactly two things from the log to keep `docs/DESIGN.md` invariant 1 (log
 //! before page): how far it is durable, and a way to make it durable further.
 //! The WAL implements this trait; [`NoLog`] stands in when pages are never
 //! logged, and [`RecordingFlusher`] is the test double that records every

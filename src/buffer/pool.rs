@@ -16,10 +16,10 @@
 //!
 //! # Rules kept here
 //!
-//! 1. **The WAL rule (invariant 1).** [`BufferPool::write_back`] is the only
+//! 1. **The WAL rule (`docs/DESIGN.md` invariant 1).** [`BufferPool::write_back`] is the only
 //!    path to the disk, and it first asks the [`LogFlusher`] to make the log
 //!    durable up to the page's LSN.
-//! 2. **No steal (invariant 3).** A frame marked *uncommitted* (see
+//! 2. **No steal (`docs/DESIGN.md` invariant 3).** A frame marked *uncommitted* (see
 //!    [`PageMut::set_uncommitted`]) is never evicted and never written back.
 //!    When every frame is pinned or uncommitted, the pool grows up to
 //!    `max_frames`, then fails with [`Error::BufferPoolFull`].

@@ -1,5 +1,5 @@
 //! `SimVfs`: an in-memory file system that models what survives a crash, and
-//! injects the faults of TESTING.md's catalogue.
+//! injects the faults of `docs/TESTING.md`'s catalogue.
 //!
 //! Always compiled and public: unit tests, `tests/`, benches and the shell's
 //! power-loss demo all use this one copy.
@@ -35,7 +35,7 @@
 //!
 //! A garbage sector covers the whole aligned sector, so it can destroy bytes
 //! that were durable before and merely shared a sector with the torn write —
-//! the reason each WAL flush starts on a fresh 4 KiB boundary (invariant 9).
+//! the reason each WAL flush starts on a fresh 4 KiB boundary (`docs/DESIGN.md` invariant 9).
 //!
 //! After a crash every handle of the old `SimVfs` fails every call, as a dead
 //! process's would.
@@ -223,7 +223,7 @@ pub enum LossMode {
 }
 
 impl LossMode {
-    /// The four modes the crash suites sweep (TESTING.md, G1).
+    /// The four modes the crash suites sweep (`docs/TESTING.md`, G1).
     pub const SWEEP: [LossMode; 4] = [
         LossMode::DropAll,
         LossMode::KeepAll,

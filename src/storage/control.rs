@@ -20,7 +20,7 @@
 //! | 56 | 4 | reserved | zero |
 //! | 60 | 4 | `crc` | CRC32C of bytes 0..60 |
 //!
-//! # Writing it (invariant 6, last steps)
+//! # Writing it (`docs/DESIGN.md` invariant 6, last steps)
 //!
 //! Write `d.db-ctl.tmp`, `fsync` it, rename over `d.db-ctl`, fsync the
 //! directory. A crash at any point leaves either the old or the new file

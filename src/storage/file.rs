@@ -13,8 +13,8 @@
 //! - **Space before writes.** Before a page past the end of the file is
 //!   written, the file grows by a whole chunk with [`VfsFile::allocate`], so
 //!   running out of space surfaces as [`Error::DiskFull`] while nothing has
-//!   been written, and the database stays usable (TESTING.md fault 10).
-//! - **Fail stop (invariant 7).** A failed write or sync latches the file:
+//!   been written, and the database stays usable (`docs/TESTING.md` fault-catalogue row 10).
+//! - **Fail stop (`docs/DESIGN.md` invariant 7).** A failed write or sync latches the file:
 //!   every later write or sync returns [`Error::Poisoned`]. After a failed
 //!   fsync the kernel may have dropped the dirty pages, so a retry that
 //!   succeeded would prove nothing.

@@ -7,14 +7,14 @@
 //! |---:|---:|---|---|
 //! | 0 | 4 | `crc` | CRC32C of bytes `4..page_size` (everything after this field) |
 //! | 4 | 4 | `page_id` | the page's own number: a write that landed at the wrong offset fails the check |
-//! | 8 | 8 | `page_lsn` | LSN of the last log record applied to the page (invariants 1 and 4) |
+//! | 8 | 8 | `page_lsn` | LSN of the last log record applied to the page (`docs/DESIGN.md` invariants 1 and 4) |
 //! | 16 | 1 | `page_type` | a [`PageType`] |
 //! | 17 | 7 | reserved | zero |
 //! | 24 | … | body | owned by the page type's module |
 //!
 //! The checksum is computed when a page is written ([`seal`]) and verified
 //! when it is read ([`verify`]). A page that fails is reported as
-//! [`Error::Corrupt`] and its contents are never used (invariant 5).
+//! [`Error::Corrupt`] and its contents are never used (`docs/DESIGN.md` invariant 5).
 
 use std::path::Path;
 

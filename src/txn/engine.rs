@@ -1,7 +1,7 @@
 //! The engine: one open database — data file, buffer pool, WAL, control
 //! file — with transactions, checkpoints and recovery on open.
 //!
-//! # Concurrency (DESIGN.md)
+//! # Concurrency (`docs/DESIGN.md`)
 //!
 //! ```text
 //!   writer: Mutex<()>   one write transaction or checkpoint at a time
@@ -26,10 +26,10 @@
 //! Once the log or the data file has failed, neither readers nor writers
 //! start (`Poisoned` until reopened).
 //!
-//! # Checkpoint (invariant 6, in this order)
+//! # Checkpoint (`docs/DESIGN.md` invariant 6, in this order)
 //!
 //! 1. the redo point is the log's next LSN; the full-page-image rule keys on
-//!    it from now on (TESTING.md 5.3: on the checkpoint's *start*);
+//!    it from now on (`docs/TESTING.md` §5.3: on the checkpoint's *start*);
 //! 2. the log is made durable past every dirty page's LSN;
 //! 3. every dirty page is written;
 //! 4. the data file is fsynced;

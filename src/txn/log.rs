@@ -6,8 +6,8 @@
 //! page either as the byte ranges that differ from the before-image
 //! (`PAGE_CHANGE`, physiological: page id + the changed bytes) or, when the
 //! page has not been logged since the last checkpoint's redo point, as its
-//! whole image (`FULL_PAGE_IMAGE`, invariant 5). Redo applies a record to a
-//! page only when the page's LSN is below the record's (invariant 4).
+//! whole image (`FULL_PAGE_IMAGE`, `docs/DESIGN.md` invariant 5). Redo applies a record to a
+//! page only when the page's LSN is below the record's (`docs/DESIGN.md` invariant 4).
 //!
 //! The checksum (bytes 0..4) and page LSN (bytes 8..16) are never part of a
 //! diff: the first is computed at write-back, the second is set to the

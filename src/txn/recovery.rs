@@ -1,6 +1,6 @@
 //! Recovery on open: redo-only, idempotent, from the last checkpoint.
 //!
-//! No steal (invariant 3) means no uncommitted change ever reached the data
+//! No steal (`docs/DESIGN.md` invariant 3) means no uncommitted change ever reached the data
 //! file, so recovery only has to redo committed ones:
 //!
 //! 1. Read the control file (the caller did): page size, segment size,
@@ -9,13 +9,13 @@
 //!    transactions committed and keeping their page records (up to a memory
 //!    limit; past it, step 4 reads the log again). The reader verifies every
 //!    record and decides torn tail (discarded, reported) or corruption
-//!    (refuse: invariant 8).
+//!    (refuse: `docs/DESIGN.md` invariant 8).
 //! 3. Open the log for appending at its end. This syncs the recovered bytes,
 //!    so every page redo writes back keeps the WAL rule.
 //! 4. **Redo.** Apply the page records of committed transactions in LSN
 //!    order: a full page image is installed as is (it
 //!    also repairs a page whose write tore); a page change is applied only if
-//!    the page's LSN is below the record's (invariant 4). Because the first
+//!    the page's LSN is below the record's (`docs/DESIGN.md` invariant 4). Because the first
 //!    change to any page after the redo point is logged whole, every page
 //!    the log touches gets a clean starting image before any change to it.
 //! 5. Check page 0, then checkpoint: the redone pages reach the data file

@@ -4,18 +4,18 @@
 //! # Life of a commit
 //!
 //! 1. Every page the transaction writes is marked *uncommitted* in the pool
-//!    (never evicted, never written: no steal, invariant 3) and its
+//!    (never evicted, never written: no steal, `docs/DESIGN.md` invariant 3) and its
 //!    before-image kept — or noted as new, if it was allocated past the end.
 //! 2. `commit` appends `BEGIN`; then per page, in page order, either a
 //!    `FULL_PAGE_IMAGE` (the page's LSN is below the current checkpoint's
-//!    redo point, or it is new: invariant 5) or a `PAGE_CHANGE` with the
+//!    redo point, or it is new: `docs/DESIGN.md` invariant 5) or a `PAGE_CHANGE` with the
 //!    ranges that differ from the before-image; each page's LSN becomes its
 //!    record's LSN. Then `COMMIT`.
 //! 3. The pages are marked committed — from here the WAL rule guards their
 //!    write-back — and the locks are released.
 //! 4. The caller waits for the group flush that makes `COMMIT` durable
 //!    ([`PendingCommit::wait`]); only then is the commit acknowledged
-//!    (invariant 2).
+//!    (`docs/DESIGN.md` invariant 2).
 //!
 //! If an append fails half-way (a full disk at a segment switch, a poisoned
 //! log), the pages are restored from their before-images and `ABORT` is
@@ -266,7 +266,7 @@ impl WriteTxn {
             };
             let (kind, payload) = match ranges {
                 // New, or first change since the checkpoint's redo point:
-                // the whole image (invariant 5).
+                // the whole image (`docs/DESIGN.md` invariant 5).
                 None => (RecordType::FullPageImage, encode_full_page(*id, &page)),
                 Some(_) if page_lsn(&page) < redo => (RecordType::FullPageImage, encode_full_page(*id, &page)),
                 Some(ranges) => {

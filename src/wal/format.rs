@@ -13,7 +13,7 @@
 //!
 //! Records are 8-byte aligned and never cross a segment. A **flush** (one
 //! group commit) writes whole 4 KiB blocks: its records, then zeros up to the
-//! next 4 KiB boundary, where the next flush begins (invariant 9: a torn
+//! next 4 KiB boundary, where the next flush begins (`docs/DESIGN.md` invariant 9: a torn
 //! write can only hit bytes nobody was told are durable).
 //!
 //! # Segment header (offset 0 of every segment file)
@@ -37,7 +37,7 @@
 //! | 0 | 4 | `magic` | `"WREC"` |
 //! | 4 | 4 | `crc` | CRC32C of bytes 8 .. 48 + `len` (header rest and payload) |
 //! | 8 | 8 | `lsn` | the record's own position: stale bytes of a recycled segment never match |
-//! | 16 | 8 | `durable_lsn` | end of the durable log known when the record was appended — for the last record of each flush, when the flush was written (invariant 8) |
+//! | 16 | 8 | `durable_lsn` | end of the durable log known when the record was appended — for the last record of each flush, when the flush was written (`docs/DESIGN.md` invariant 8) |
 //! | 24 | 4 | `prev_crc` | `crc` of the previous record: a chain, so a lost record breaks it |
 //! | 28 | 1 | `type` | a [`RecordType`] |
 //! | 29 | 3 | reserved | zero |

@@ -6,7 +6,7 @@
 //! - [`reader`]: verified reading, torn tail versus corruption.
 //!
 //! The log knows nothing of SQL or of what pages contain: it stores records
-//! and returns them. It keeps invariants 2 (a commit is acknowledged only
+//! and returns them. It keeps `docs/DESIGN.md` invariants 2 (a commit is acknowledged only
 //! after its record is durable), 7 (fail stop), 8 (torn tail versus
 //! corruption) and 9 (each flush starts on a fresh 4 KiB boundary).
 

@@ -21,7 +21,7 @@
 //! next segment, whose header must be valid, of this database, and start
 //! where the previous segment ended.
 //!
-//! # Torn tail or corruption (invariant 8)
+//! # Torn tail or corruption (`docs/DESIGN.md` invariant 8)
 //!
 //! At the first position `x` that holds no valid record, the reader scans the
 //! rest of the log for any record that is valid on its own and carries

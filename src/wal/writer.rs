@@ -10,7 +10,7 @@
 //!    fails the append with [`Error::DiskFull`] before anything is logged).
 //! 2. [`Wal::flush_to`]: the first waiter whose record is not durable becomes
 //!    the **leader**. It takes everything appended so far, pads it with zeros
-//!    to the next 4 KiB boundary (invariant 9), writes it, calls
+//!    to the next 4 KiB boundary (`docs/DESIGN.md` invariant 9), writes it, calls
 //!    `fdatasync` once per segment touched, advances the durable LSN and wakes
 //!    every waiter. Waiters whose records arrived during the flush wait for
 //!    it to finish and then one of them leads the next batch at once — so N
@@ -23,9 +23,9 @@
 //!    disk, `benches/compare.rs`. `commit_delay` still makes every leader
 //!    wait, as PostgreSQL's does.)
 //! 3. Nobody returns from `flush_to` before the sync covering their record
-//!    returned `Ok` (invariant 2).
+//!    returned `Ok` (`docs/DESIGN.md` invariant 2).
 //!
-//! # The durable LSN a flush carries (invariant 8)
+//! # The durable LSN a flush carries (`docs/DESIGN.md` invariant 8)
 //!
 //! Every record carries the durable LSN known when it was appended. Under
 //! pipelined group commit most records of flush N+1 are appended while
@@ -35,11 +35,11 @@
 //! `durable_lsn` of the buffer's last record (and its CRC, and the chain
 //! from it) to the durable LSN of that moment — the end of flush N. Flush
 //! N+1 thus proves flush N durable, and the window in which damage reads as
-//! a torn tail is the last flush alone (TESTING.md 5.4). Write-behind never
+//! a torn tail is the last flush alone (`docs/TESTING.md` §5.4). Write-behind never
 //! writes out the block holding the last record, so it is still in memory
 //! to be stamped.
 //!
-//! # Fail stop (invariant 7)
+//! # Fail stop (`docs/DESIGN.md` invariant 7)
 //!
 //! A failed write or `fdatasync` poisons the log: that batch's waiters and
 //! every later call get [`Error::Poisoned`]; nothing is acknowledged, and no

@@ -1,6 +1,17 @@
-//! Shared helpers for the integration tests: open a data file and buffer
-//! pool on any VFS, and read the number of proptest cases from the
-//! environment so CI and hand runs can scale the suites.
+//! The integration tests' one kit, shared by every suite:
+//!
+//! - [`scale`]: the `WALDB_SIM_SCALE` knob (quick, ci, long);
+//! - [`rng`]: the seeded generator (SplitMix64);
+//! - [`sim`]: the engine-level crash harness (workloads of page-level
+//!   changes on `SimVfs`, the model of acknowledged commits, the checks);
+//! - [`sql_sim`]: the SQL-level harness (a workload through the public API
+//!   on `SimVfs`, its model, the runner that survives injected faults, and
+//!   the restart oracle);
+//! - here: a data file and buffer pool on any VFS, and proptest's case count
+//!   from the environment.
+//!
+//! Each test binary compiles the whole kit and uses a part of it, hence the
+//! `dead_code` allowance.
 
 #![allow(dead_code)]
 
@@ -33,4 +44,7 @@ pub fn open_pool_with(
 pub fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
+pub mod rng;
+pub mod scale;
 pub mod sim;
+pub mod sql_sim;

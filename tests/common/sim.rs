@@ -26,6 +26,8 @@ use waldb::txn::{Engine, EngineOptions, PendingCommit};
 use waldb::wal::WalOptions;
 use waldb::{Error, PageId};
 
+use super::rng::Rng;
+
 /// Heap tables in the workload (root slots 1..=TABLES).
 pub const TABLES: u8 = 3;
 /// The B+tree table: a unique tree in this root slot, keyed by the rowid
@@ -503,7 +505,7 @@ pub fn check_image_with(
 /// table — inserts first, then a mix that deletes as much as it inserts, so
 /// nodes split and merge — with a checkpoint every `checkpoint_every`.
 pub fn btree_oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Vec<Step> {
-    let mut g = Gen(seed);
+    let mut g = Rng(seed);
     let mut steps = Vec::new();
     for i in 0..txns {
         let n = 1 + g.below(12) as usize;
@@ -523,7 +525,7 @@ pub fn btree_oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Ve
     steps
 }
 
-/// The four loss modes of TESTING.md G1 for a database of `page_size`-byte
+/// The four loss modes of `docs/TESTING.md` G1 for a database of `page_size`-byte
 /// pages. A torn sector is never larger than a page: the storage contract
 /// (README) asks for pages of at least the device's atomic sector, because a
 /// torn read-modify-write of a larger sector could damage neighbouring pages
@@ -537,29 +539,10 @@ pub fn loss_modes(page_size: usize) -> [LossMode; 4] {
     ]
 }
 
-/// Deterministic pseudo-random numbers for workload generation.
-pub struct Gen(pub u64);
-
-impl Gen {
-    /// The next number.
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-/// TESTING.md's W1: `txns` transactions of 1–8 row changes over the tables,
+/// `docs/TESTING.md`'s W1: `txns` transactions of 1–8 row changes over the tables,
 /// a few rolled back. With `checkpoint_every`, W2.
 pub fn oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Vec<Step> {
-    let mut g = Gen(seed);
+    let mut g = Rng(seed);
     let mut steps = Vec::new();
     for i in 0..txns {
         let n = 1 + g.below(8) as usize;
