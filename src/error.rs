@@ -262,7 +262,7 @@ variant_names!(
 
 /// The first failed write or sync of a file or of the log, latched: every
 /// later call gets the [`Error::Poisoned`] of [`Poison::error`], with the
-/// same reason and the same OS error (invariant 7). Clones share the OS
+/// same reason and the same OS error (`docs/DESIGN.md` invariant 7). Clones share the OS
 /// error.
 #[derive(Clone, Debug)]
 pub struct Poison {

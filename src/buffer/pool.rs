@@ -32,7 +32,7 @@
 //!    ([`PageMut::set_commit_lsn`]), and write-back makes the log durable
 //!    past the larger of the two. In debug builds every write checks this as
 //!    an oracle.
-//! 3. **Fail stop (invariant 7).** After the log is poisoned or the data file
+//! 3. **Fail stop (`docs/DESIGN.md` invariant 7).** After the log is poisoned or the data file
 //!    latched failed, no page is written back and no page is read in: the
 //!    file's state is unknown, and an evicted page read back could be an old
 //!    version.

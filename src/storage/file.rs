@@ -363,7 +363,7 @@ mod tests {
         assert!(matches!(f.sync(), Err(Error::Poisoned { .. })), "no retry that pretends success");
         assert!(matches!(f.write_page(PageId(1), &mut p), Err(Error::Poisoned { .. })));
         // A page read back now could be an old version of one the pool let
-        // go: refused too (fail stop, invariant 7).
+        // go: refused too (fail stop, `docs/DESIGN.md` invariant 7).
         let mut r = vec![0u8; 1024];
         assert!(matches!(f.read_page(PageId(1), &mut r), Err(Error::Poisoned { .. })));
     }

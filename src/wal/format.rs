@@ -232,7 +232,7 @@ pub fn encode_record(out: &mut Vec<u8>, f: &RecordFields<'_>) -> u32 {
 /// Rewrite the `durable_lsn` of the whole record at the start of `rec` and
 /// its CRC; returns the new CRC. The flush leader stamps the last record of
 /// its flush this way, so every flush names the durable end of the log as
-/// it was when the flush was written (invariant 8).
+/// it was when the flush was written (`docs/DESIGN.md` invariant 8).
 pub fn restamp_durable(rec: &mut [u8], durable: Lsn) -> u32 {
     let len = get_u32(rec, REC_LEN_OFFSET) as usize;
     put_u64(rec, REC_DURABLE_OFFSET, durable.0);
