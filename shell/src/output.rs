@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use unicode_width::UnicodeWidthStr;
 use waldb::Value;
+use waldb::sql::printf::format_real;
 use waldb::sql::types::real_to_text;
 
 /// An output mode.
@@ -73,12 +74,13 @@ pub struct Format {
     pub null: String,
 }
 
-/// A value as plain text (list, csv, line): sqlite3's rendering.
+/// A value as plain text (list, csv, line): sqlite3's rendering, reals
+/// as `%!.15g` (`3.33333333333333`, `2.0`, `1.0e+100`).
 pub fn plain(v: &Value, null: &str) -> String {
     match v {
         Value::Null => null.to_string(),
         Value::Integer(i) => i.to_string(),
-        Value::Real(r) => real_to_text(*r),
+        Value::Real(r) => format_real(*r, 15),
         Value::Text(s) => s.clone(),
         Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
     }

@@ -612,13 +612,13 @@ impl Database {
             let r = self.shared.engine.begin_read()?;
             let cat = self.catalog_for(&r)?;
             let p = c.plan_for(&cat)?;
-            return execute(&r, &p, &cat, &params);
+            return execute(&r, self.shared.engine.vfs().as_ref(), &p, &cat, &params);
         }
         let w = self.shared.engine.begin_write()?;
         let mut run = || -> Result<_> {
             let cat = self.catalog_for(&w)?;
             let p = c.plan_for(&cat)?;
-            let out = execute(&w, &p, &cat, &params)?;
+            let out = execute(&w, self.shared.engine.vfs().as_ref(), &p, &cat, &params)?;
             let new_catalog =
                 if out.schema_changed { Some((ddl::schema_cookie(&w)?, Arc::new(Catalog::load(&w)?))) } else { None };
             Ok((out, new_catalog))
@@ -653,7 +653,7 @@ impl Database {
         if savepoint {
             t.w.begin_statement();
         }
-        let out = execute(&t.w, &p, &cat, params)?;
+        let out = execute(&t.w, self.shared.engine.vfs().as_ref(), &p, &cat, params)?;
         if savepoint {
             t.w.end_statement();
         }
@@ -682,7 +682,7 @@ fn raised_before_writing(e: &Error) -> bool {
 }
 
 /// Run a planned statement against the pages of `s`.
-fn execute<S: PageStore>(s: &S, p: &Prepared, cat: &Catalog, params: &[Value]) -> Result<Outcome> {
+fn execute<S: PageStore>(s: &S, vfs: &dyn Vfs, p: &Prepared, cat: &Catalog, params: &[Value]) -> Result<Outcome> {
     if params.len() != p.params {
         return Err(Error::InvalidInput(format!(
             "the statement takes {} parameter{}, {} given",
@@ -691,7 +691,7 @@ fn execute<S: PageStore>(s: &S, p: &Prepared, cat: &Catalog, params: &[Value]) -
             params.len()
         )));
     }
-    let mut cx = Ctx::new(s, params, &p.subs);
+    let mut cx = Ctx::new(s, params, &p.subs).with_vfs(vfs);
     let mut out = Outcome::default();
     match &p.action {
         Action::Query(q) => {

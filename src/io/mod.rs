@@ -74,6 +74,13 @@ pub trait Vfs: Send + Sync + fmt::Debug {
     fn lock_exclusive(&self, path: &Path) -> io::Result<VfsLock>;
     /// A random number (database ids). The simulator draws it from its seed.
     fn random_u64(&self) -> u64;
+    /// The wall-clock time in milliseconds since 1970-01-01 UTC (SQL's
+    /// `'now'`).
+    fn now_unix_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
 }
 
 /// An open file.

@@ -12,16 +12,18 @@ use std::ops::Bound;
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
+use crate::io::Vfs;
 use crate::storage::PageStore;
 use crate::storage::btree::keycode::encode_value;
 use crate::storage::btree::{BTree, Cursor, Direction};
 use crate::value::{Value, sql_cmp};
 
 use super::ast::{BinaryOp, SetOp, UnaryOp};
-use super::func::{self, AggState};
+use super::func::{self, AggState, Scalar};
 use super::plan::{Access, AggSpec, CExpr, Node, RangeBound, SortKey, SubPlan};
 use super::table::{RowCursor, RowStore, key_prefix, rowid_of};
 use super::types::{self, Affinity, apply_affinity, compare, truth};
+use super::{builtins, datetime};
 
 /// A row.
 pub type Row = Vec<Value>;
@@ -44,6 +46,13 @@ pub struct Ctx<'a, S: PageStore> {
     outer: Vec<Row>,
     sub_cache: HashMap<usize, SubValue>,
     derived: HashMap<usize, Rc<Vec<Row>>>,
+    /// The clock and randomness for `'now'`, `random()` (none: 1970 and a
+    /// fixed seed).
+    vfs: Option<&'a dyn Vfs>,
+    /// The statement's time, read at its first use (SQLite: per statement).
+    now_ms: Option<i64>,
+    /// The state of `random()`'s generator, seeded at its first use.
+    rng: Option<u64>,
 }
 
 impl<S: PageStore> std::fmt::Debug for Ctx<'_, S> {
@@ -55,7 +64,43 @@ impl<S: PageStore> std::fmt::Debug for Ctx<'_, S> {
 impl<'a, S: PageStore> Ctx<'a, S> {
     /// A context for one execution.
     pub fn new(store: &'a S, params: &'a [Value], subs: &'a [SubPlan]) -> Ctx<'a, S> {
-        Ctx { store, params, subs, outer: Vec::new(), sub_cache: HashMap::new(), derived: HashMap::new() }
+        Ctx {
+            store,
+            params,
+            subs,
+            outer: Vec::new(),
+            sub_cache: HashMap::new(),
+            derived: HashMap::new(),
+            vfs: None,
+            now_ms: None,
+            rng: None,
+        }
+    }
+
+    /// Take the statement's time and randomness from `vfs`.
+    pub fn with_vfs(mut self, vfs: &'a dyn Vfs) -> Ctx<'a, S> {
+        self.vfs = Some(vfs);
+        self
+    }
+}
+
+impl<S: PageStore> datetime::Env for Ctx<'_, S> {
+    fn now_unix_ms(&mut self) -> i64 {
+        let vfs = self.vfs;
+        *self.now_ms.get_or_insert_with(|| vfs.map_or(0, |v| v.now_unix_ms()))
+    }
+}
+
+impl<S: PageStore> builtins::Env for Ctx<'_, S> {
+    fn random_u64(&mut self) -> u64 {
+        let vfs = self.vfs;
+        let state = self.rng.get_or_insert_with(|| vfs.map_or(0x5EED, |v| v.random_u64()));
+        // splitmix64.
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }
 
@@ -956,6 +1001,10 @@ pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Resu
             }
         }
         CExpr::Cast(a, t) => types::cast(&eval(a, row, cx)?, t)?,
+        CExpr::Func(Scalar::Ext(g), args) => {
+            let vals = args.iter().map(|x| eval(x, row, cx)).collect::<Result<Vec<_>>>()?;
+            builtins::call(*g, &vals, cx)?
+        }
         CExpr::Func(f, args) => {
             // f(column) reads the row's value in place: no copy of a long
             // text or blob just to measure or convert it.

@@ -64,8 +64,8 @@ pub enum Scalar {
     ZeroBlob,
     /// `likely(x)`, `unlikely(x)`: x.
     Identity,
-    /// `sign(x)`.
-    Sign,
+    /// A function of [`super::builtins`] (dates, printf, math, random, …).
+    Ext(super::builtins::Ext),
 }
 
 /// An aggregate function.
@@ -136,8 +136,7 @@ pub fn scalar(name: &str, args: usize) -> Result<Scalar> {
         "unicode" => (Scalar::Unicode, 1..=1),
         "zeroblob" => (Scalar::ZeroBlob, 1..=1),
         "likely" | "unlikely" => (Scalar::Identity, 1..=1),
-        "sign" => (Scalar::Sign, 1..=1),
-        _ => return Err(Error::Sql(format!("no such function: {name}"))),
+        _ => return super::builtins::lookup(name, args).map(Scalar::Ext),
     };
     if !f.1.contains(&args) {
         return Err(Error::Sql(format!("wrong number of arguments to function {name}()")));
@@ -344,30 +343,9 @@ pub fn call(f: Scalar, args: &[Value]) -> Result<Value> {
             Blob(vec![0; n])
         }
         Scalar::Identity => a0.clone(),
-        Scalar::Sign => match to_numeric_keep(a0) {
-            Integer(i) => Integer(i.signum()),
-            Real(r) => Integer(if r > 0.0 {
-                1
-            } else if r < 0.0 {
-                -1
-            } else {
-                0
-            }),
-            _ => Null,
-        },
+        // These need the statement's environment: the executor calls them.
+        Scalar::Ext(_) => return Err(Error::Sql("function called without a statement context".into())),
     })
-}
-
-/// Numbers as they are; text converted only if it is entirely numeric
-/// (else 0.0, as `abs('x')` gives), NULL kept.
-fn to_numeric_keep(v: &Value) -> Value {
-    match v {
-        Value::Text(_) | Value::Blob(_) => match to_numeric(v) {
-            Value::Integer(i) => Value::Integer(i),
-            other => Value::Real(to_real(&other)),
-        },
-        other => other.clone(),
-    }
 }
 
 /// The running state of one aggregate.

@@ -9,20 +9,28 @@
 //!   (CREATE/DROP): running plans.
 //! - [`table`]: rows and index entries in B+trees.
 //! - [`types`] and [`func`]: SQLite's value semantics and functions;
-//!   [`build`]: the text and blob values they make, bounded in size.
+//!   [`build`]: the text and blob values they make, bounded in size;
+//!   [`builtins`] ([`datetime`], [`math`], `printf`) the rest of SQLite's
+//!   scalar functions.
 //! - [`print`] and [`explain`]: SQL and plans as text.
+//! - [`printf`] and [`fp`]: SQLite's `printf` and its rendering of reals.
 
 pub mod ast;
 pub mod build;
+pub mod builtins;
 pub mod catalog;
+pub mod datetime;
 pub mod ddl;
 pub mod dml;
 pub mod exec;
 pub mod explain;
+pub mod fp;
 pub mod func;
+pub mod math;
 pub mod parse;
 pub mod plan;
 pub mod prepare;
 pub mod print;
+pub mod printf;
 pub mod table;
 pub mod types;

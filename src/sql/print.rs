@@ -7,7 +7,7 @@ use std::fmt::{self, Display, Formatter, Write};
 use crate::value::Value;
 
 use super::ast::*;
-use super::types::real_to_text;
+use super::printf::quote_real;
 
 /// Quote an identifier when it is not a plain word.
 pub fn ident(name: &str) -> String {
@@ -22,7 +22,7 @@ pub fn literal(v: &Value) -> String {
     match v {
         Value::Null => "NULL".into(),
         Value::Integer(i) => i.to_string(),
-        Value::Real(r) => real_to_text(*r),
+        Value::Real(r) => quote_real(*r),
         Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
         Value::Blob(b) => {
             let mut s = String::from("X'");

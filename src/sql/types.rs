@@ -197,28 +197,13 @@ pub fn real_to_int(r: f64) -> i64 {
     }
 }
 
-/// SQLite's text for a real: shortest round-trip digits, `.0` on integral
-/// values, exponent form below 1e-4 and from 1e17 (`1.0e+17`).
+/// SQLite's text for a real (`CAST(r AS TEXT)`, `||`, text functions):
+/// `%!.17g` with SQLite's own digit generation, shortened to fewer digits
+/// when they read back as the same real (`0.1`, `49.47`,
+/// `0.30000000000000004`), `.0` on integral values, exponent form below
+/// 1e-4 and from 1e17 (`1.0e+17`), `Inf`/`-Inf` for infinities.
 pub fn real_to_text(r: f64) -> String {
-    if r.is_nan() {
-        return String::new();
-    }
-    if r.is_infinite() {
-        return if r > 0.0 { "Inf".into() } else { "-Inf".into() };
-    }
-    if r == 0.0 {
-        return "0.0".into();
-    }
-    let exp = r.abs().log10().floor() as i32;
-    if !(-4..17).contains(&exp) {
-        let s = format!("{r:e}");
-        let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let mant = if mant.contains('.') { mant.to_string() } else { format!("{mant}.0") };
-        let e: i32 = e.parse().unwrap_or(0);
-        return format!("{mant}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
-    }
-    let s = format!("{r}");
-    if s.contains('.') { s } else { format!("{s}.0") }
+    super::printf::format_real(r, 17)
 }
 
 /// A value as text, as `CAST(x AS TEXT)` and `||` do. NULL → `None`.
