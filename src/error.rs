@@ -149,7 +149,7 @@ pub enum Error {
     #[error("{0}")]
     Sql(String),
 
-    /// A constraint (NOT NULL, UNIQUE, PRIMARY KEY) was violated. The
+    /// A constraint (NOT NULL, UNIQUE, PRIMARY KEY, CHECK) was violated. The
     /// statement left no trace; an enclosing transaction stays usable.
     #[error("{kind} constraint failed: {detail}")]
     Constraint {
@@ -247,6 +247,8 @@ pub enum ConstraintKind {
     Unique,
     /// `PRIMARY KEY`.
     PrimaryKey,
+    /// `CHECK` (the detail is the constraint's name or expression).
+    Check,
 }
 
 impl std::fmt::Display for ConstraintKind {
@@ -255,6 +257,7 @@ impl std::fmt::Display for ConstraintKind {
             ConstraintKind::NotNull => "NOT NULL",
             ConstraintKind::Unique => "UNIQUE",
             ConstraintKind::PrimaryKey => "PRIMARY KEY",
+            ConstraintKind::Check => "CHECK",
         })
     }
 }

@@ -353,12 +353,14 @@ fn sql_error() -> Error {
 /// Each constraint kind in turn (an exhaustive match keeps the list whole).
 fn constraint(kind: ConstraintKind) -> Error {
     let db = Database::open_in_memory().expect("open");
-    db.execute("CREATE TABLE c(id INTEGER PRIMARY KEY, n TEXT NOT NULL, u TEXT UNIQUE)", ()).expect("table");
+    db.execute("CREATE TABLE c(id INTEGER PRIMARY KEY, n TEXT NOT NULL, u TEXT UNIQUE CHECK (u <> 'bad'))", ())
+        .expect("table");
     db.execute("INSERT INTO c VALUES (1, 'x', 'y')", ()).expect("row");
     let sql = match kind {
         ConstraintKind::NotNull => "INSERT INTO c VALUES (2, NULL, 'z')",
         ConstraintKind::Unique => "INSERT INTO c VALUES (2, 'x', 'y')",
         ConstraintKind::PrimaryKey => "INSERT INTO c VALUES (1, 'x', 'w')",
+        ConstraintKind::Check => "INSERT INTO c VALUES (2, 'x', 'bad')",
     };
     let e = err(db.execute(sql, ()), sql);
     assert!(matches!(&e, Error::Constraint { kind: k, .. } if *k == kind), "{e:?}");
@@ -452,10 +454,10 @@ fn every_error_variant_is_reached_by_a_scenario() {
 #[test]
 fn every_constraint_kind_is_reached() {
     // An exhaustive match: a new kind does not compile until it is listed.
-    let all = [ConstraintKind::NotNull, ConstraintKind::Unique, ConstraintKind::PrimaryKey];
+    let all = [ConstraintKind::NotNull, ConstraintKind::Unique, ConstraintKind::PrimaryKey, ConstraintKind::Check];
     for kind in all {
         match kind {
-            ConstraintKind::NotNull | ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
+            ConstraintKind::NotNull | ConstraintKind::Unique | ConstraintKind::PrimaryKey | ConstraintKind::Check => {
                 assert!(matches!(constraint(kind), Error::Constraint { kind: k, .. } if k == kind));
             }
         }

@@ -6,11 +6,14 @@
 //! - [`catalog`]: tables, indexes and views, stored in the schema table.
 //! - [`prepare`] and [`plan`]: statements to plans.
 //! - [`exec`] (queries), [`dml`] (INSERT/UPDATE/DELETE), [`ddl`]
-//!   (CREATE/DROP): running plans.
+//!   (CREATE/DROP), [`alter`] (ALTER TABLE): running plans.
+//! - [`pragma`]: PRAGMA introspection and settings; [`sequence`]:
+//!   AUTOINCREMENT's `sqlite_sequence`.
 //! - [`table`]: rows and index entries in B+trees.
 //! - [`types`] and [`func`]: SQLite's value semantics and functions.
 //! - [`print`] and [`explain`]: SQL and plans as text.
 
+pub mod alter;
 pub mod ast;
 pub mod catalog;
 pub mod ddl;
@@ -20,7 +23,9 @@ pub mod explain;
 pub mod func;
 pub mod parse;
 pub mod plan;
+pub mod pragma;
 pub mod prepare;
 pub mod print;
+pub mod sequence;
 pub mod table;
 pub mod types;
