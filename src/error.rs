@@ -161,7 +161,7 @@ pub enum Error {
     #[error("{0}")]
     Sql(String),
 
-    /// A constraint (NOT NULL, UNIQUE, PRIMARY KEY) was violated. The
+    /// A constraint (NOT NULL, UNIQUE, PRIMARY KEY, CHECK) was violated. The
     /// statement left no trace; an enclosing transaction stays usable.
     #[error("{kind} constraint failed: {detail}")]
     Constraint {
@@ -338,9 +338,11 @@ pub enum ConstraintKind {
     Unique,
     /// `PRIMARY KEY`.
     PrimaryKey,
+    /// `CHECK` (the detail is the constraint's name or expression).
+    Check,
 }
 
-constraint_kinds!(NotNull => "NOT NULL", Unique => "UNIQUE", PrimaryKey => "PRIMARY KEY");
+constraint_kinds!(NotNull => "NOT NULL", Unique => "UNIQUE", PrimaryKey => "PRIMARY KEY", Check => "CHECK");
 
 /// True when an OS error means the device or quota is out of space.
 pub fn is_disk_full(e: &io::Error) -> bool {

@@ -356,12 +356,14 @@ fn sql_error() -> Error {
 /// fails it until it has a statement here.
 fn constraint(kind: ConstraintKind) -> Error {
     let db = Database::open_in_memory().expect("open");
-    db.execute("CREATE TABLE c(id INTEGER PRIMARY KEY, n TEXT NOT NULL, u TEXT UNIQUE)", ()).expect("table");
+    db.execute("CREATE TABLE c(id INTEGER PRIMARY KEY, n TEXT NOT NULL, u TEXT UNIQUE CHECK (u <> 'bad'))", ())
+        .expect("table");
     db.execute("INSERT INTO c VALUES (1, 'x', 'y')", ()).expect("row");
     let sql = match kind {
         ConstraintKind::NotNull => "INSERT INTO c VALUES (2, NULL, 'z')",
         ConstraintKind::Unique => "INSERT INTO c VALUES (2, 'x', 'y')",
         ConstraintKind::PrimaryKey => "INSERT INTO c VALUES (1, 'x', 'w')",
+        ConstraintKind::Check => "INSERT INTO c VALUES (2, 'x', 'bad')",
         other => panic!("no statement violates constraint kind {other} yet: add one"),
     };
     let e = err(db.execute(sql, ()), sql);
@@ -477,7 +479,7 @@ fn poisoned_and_disk_full_keep_the_os_error_as_their_source() {
 fn every_constraint_kind_is_reached() {
     // Every kind the crate lists (its list is an exhaustive match inside
     // the crate, so it is whole); a kind without a statement fails here.
-    assert_eq!(ConstraintKind::ALL.len(), 3, "a new kind: add it to `scenarios()` too");
+    assert_eq!(ConstraintKind::ALL.len(), 4, "a new kind: add it to `scenarios()` too");
     for &kind in ConstraintKind::ALL {
         assert!(matches!(constraint(kind), Error::Constraint { kind: k, .. } if k == kind));
     }

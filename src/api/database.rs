@@ -52,6 +52,7 @@ use crate::io::{OsVfs, SimVfs, Vfs};
 use crate::sql::ast::Statement as Ast;
 use crate::sql::catalog::{self, Catalog};
 use crate::sql::exec::{Ctx, collect};
+use crate::sql::pragma::{self, Pragma};
 use crate::sql::prepare::{Action, Prepared, prepare};
 use crate::sql::{ddl, dml, explain, parse};
 use crate::storage::PageStore;
@@ -233,8 +234,12 @@ impl Session {
 /// the database through clones, and their commits share group flushes. Each
 /// clone has its own transaction state (see the module docs).
 pub struct Database {
-    shared: Arc<Shared>,
+    // Fields drop in order: the session (and its open transaction, which
+    // rolls back) before the shared state, whose last drop closes the
+    // engine — closing waits for the writer, so an open transaction dropped
+    // after it would wait forever.
     session: Mutex<Session>,
+    shared: Arc<Shared>,
 }
 
 impl Clone for Database {
@@ -607,7 +612,13 @@ impl Database {
             };
         }
         drop(session);
-        let read_only = matches!(c.stmt, Ast::Query(_) | Ast::Explain(_));
+        let read_only = match &c.stmt {
+            Ast::Query(_) | Ast::Explain(_) => true,
+            Ast::Pragma { name, value, assign } => {
+                !Pragma { name: name.clone(), value: value.clone(), assign: *assign }.writes()
+            }
+            _ => false,
+        };
         if read_only {
             let r = self.shared.engine.begin_read()?;
             let cat = self.catalog_for(&r)?;
@@ -702,6 +713,21 @@ fn execute<S: PageStore>(s: &S, vfs: &dyn Vfs, p: &Prepared, cat: &Catalog, para
         Action::Update(plan) => out.changes = dml::update(plan, &mut cx)?,
         Action::Delete(plan) => out.changes = dml::delete(plan, &mut cx)?,
         Action::Schema(stmt) => out.schema_changed = ddl::run(s, stmt, cat)?,
+        Action::Pragma(pragma) => {
+            out.columns = p.columns.clone();
+            out.rows = if pragma.is_integrity_check() {
+                // SQLite reports the problems as rows; waldb's check stops
+                // at the first.
+                let row = match super::inspect::check_store(s) {
+                    Ok(_) => "ok".to_string(),
+                    Err(e @ (Error::Corrupt { .. } | Error::CorruptFile { .. } | Error::Sql(_))) => e.to_string(),
+                    Err(e) => return Err(e),
+                };
+                vec![vec![Value::Text(row)]]
+            } else {
+                pragma::run(s, pragma, cat)?
+            };
+        }
         Action::Explain(inner) => {
             out.columns = p.columns.clone();
             out.rows = explain::explain(inner, &p.subs).into_iter().map(|l| vec![Value::Text(l)]).collect();

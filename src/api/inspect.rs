@@ -143,6 +143,63 @@ pub struct IntegrityReport {
     pub pages: PageAccount,
 }
 
+/// The structural check of [`Database::check_integrity`] over the pages
+/// `r` sees (a read transaction, or a write transaction's own view for
+/// `PRAGMA integrity_check` inside it).
+pub(crate) fn check_store<S: PageStore>(r: &S) -> Result<IntegrityReport> {
+    let cat = Catalog::load(r)?;
+    let mut report = IntegrityReport::default();
+    let mut owners: Vec<(String, Vec<PageId>)> = Vec::new();
+    for t in cat.tables.values() {
+        let store = RowStore::new(t);
+        owners.push((format!("table {}", t.name), store.pages(r)?));
+        let rows = store.scan_all(r)?;
+        report.tables += 1;
+        report.rows += rows.len() as u64;
+        for idx in cat.indexes_of(t) {
+            let tree = BTree::open(idx.root);
+            owners.push((format!("index {}", idx.name), tree.check(r)?.pages));
+            report.indexes += 1;
+            let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
+            let mut keys: HashSet<Vec<u8>> = HashSet::new();
+            for (rowid, row) in &rows {
+                let key = index_key(&idx, row, *rowid);
+                let null = idx.columns.iter().any(|&c| matches!(row.get(c), None | Some(Value::Null)));
+                if idx.unique && !null && !keys.insert(key[..key.len() - 8].to_vec()) {
+                    return Err(
+                        r.corrupt(idx.root, format!("unique index {} holds the key of row {rowid} twice", idx.name))
+                    );
+                }
+                expected.insert(key);
+            }
+            let mut c = tree.range(r, Bound::Unbounded, Bound::Unbounded, Direction::Forward)?;
+            while let Some((k, _)) = c.next(r)? {
+                if !expected.remove(&k) {
+                    return Err(r.corrupt(
+                        idx.root,
+                        format!(
+                            "index {} has an entry (rowid {:?}) that matches no row of {}",
+                            idx.name,
+                            rowid_of(&k),
+                            t.name
+                        ),
+                    ));
+                }
+                report.index_entries += 1;
+            }
+            if let Some(k) = expected.first() {
+                return Err(r.corrupt(
+                    idx.root,
+                    format!("row {:?} of {} has no entry in index {}", rowid_of(k), t.name, idx.name),
+                ));
+            }
+        }
+    }
+    let named: Vec<(&str, Vec<PageId>)> = owners.iter().map(|(n, p)| (n.as_str(), p.clone())).collect();
+    report.pages = check_pages(r, &named)?;
+    Ok(report)
+}
+
 impl Database {
     /// Check the structure of the committed database: the catalog loads;
     /// every table's and index's B+tree is well-formed and every row
@@ -167,58 +224,7 @@ impl Database {
             return Err(crate::errinput!("a transaction is open on this handle; COMMIT or ROLLBACK first"));
         }
         let r = self.engine().begin_read()?;
-        let cat = Catalog::load(&r)?;
-        let mut report = IntegrityReport::default();
-        let mut owners: Vec<(String, Vec<PageId>)> = Vec::new();
-        for t in cat.tables.values() {
-            let store = RowStore::new(t);
-            owners.push((format!("table {}", t.name), store.pages(&r)?));
-            let rows = store.scan_all(&r)?;
-            report.tables += 1;
-            report.rows += rows.len() as u64;
-            for idx in cat.indexes_of(t) {
-                let tree = BTree::open(idx.root);
-                owners.push((format!("index {}", idx.name), tree.check(&r)?.pages));
-                report.indexes += 1;
-                let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
-                let mut keys: HashSet<Vec<u8>> = HashSet::new();
-                for (rowid, row) in &rows {
-                    let key = index_key(&idx, row, *rowid);
-                    let null = idx.columns.iter().any(|&c| matches!(row.get(c), None | Some(Value::Null)));
-                    if idx.unique && !null && !keys.insert(key[..key.len() - 8].to_vec()) {
-                        return Err(r.corrupt(
-                            idx.root,
-                            format!("unique index {} holds the key of row {rowid} twice", idx.name),
-                        ));
-                    }
-                    expected.insert(key);
-                }
-                let mut c = tree.range(&r, Bound::Unbounded, Bound::Unbounded, Direction::Forward)?;
-                while let Some((k, _)) = c.next(&r)? {
-                    if !expected.remove(&k) {
-                        return Err(r.corrupt(
-                            idx.root,
-                            format!(
-                                "index {} has an entry (rowid {:?}) that matches no row of {}",
-                                idx.name,
-                                rowid_of(&k),
-                                t.name
-                            ),
-                        ));
-                    }
-                    report.index_entries += 1;
-                }
-                if let Some(k) = expected.first() {
-                    return Err(r.corrupt(
-                        idx.root,
-                        format!("row {:?} of {} has no entry in index {}", rowid_of(k), t.name, idx.name),
-                    ));
-                }
-            }
-        }
-        let named: Vec<(&str, Vec<PageId>)> = owners.iter().map(|(n, p)| (n.as_str(), p.clone())).collect();
-        report.pages = check_pages(&r, &named)?;
-        Ok(report)
+        check_store(&r)
     }
 
     /// The state of the WAL: segments, LSNs, the last checkpoint.

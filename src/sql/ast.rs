@@ -107,6 +107,49 @@ pub enum Statement {
     Rollback,
     /// `EXPLAIN statement` (the plan, not the result).
     Explain(Box<Statement>),
+    /// `ALTER TABLE table …`.
+    AlterTable {
+        /// The table.
+        table: String,
+        /// What changes.
+        op: AlterOp,
+    },
+    /// `PRAGMA name`, `PRAGMA name = value`, `PRAGMA name(value)`.
+    Pragma {
+        /// The pragma's name, lower-cased (a `main.` schema dropped).
+        name: String,
+        /// Its argument: a number, a string, or a bare word as text.
+        value: Option<Value>,
+        /// The argument was given with `=` (a setting), not in parentheses.
+        assign: bool,
+    },
+}
+
+/// An `ALTER TABLE` operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlterOp {
+    /// `RENAME TO new`.
+    RenameTable(String),
+    /// `RENAME [COLUMN] old TO new`.
+    RenameColumn {
+        /// The column's name.
+        old: String,
+        /// Its new name.
+        new: String,
+    },
+    /// `ADD [COLUMN] def`.
+    AddColumn(ColumnDef),
+    /// `DROP [COLUMN] name`.
+    DropColumn(String),
+}
+
+/// A `CHECK (expr)` constraint, of a column or of the table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// `CONSTRAINT name`, if given.
+    pub name: Option<String>,
+    /// The condition.
+    pub expr: Expr,
 }
 
 /// A column in `CREATE TABLE`.
@@ -127,6 +170,10 @@ pub struct ColumnDef {
     pub unique: bool,
     /// `DEFAULT expr`.
     pub default: Option<Expr>,
+    /// `AUTOINCREMENT` (after `PRIMARY KEY`).
+    pub autoincrement: bool,
+    /// `CHECK (expr)` constraints written on the column.
+    pub checks: Vec<Check>,
 }
 
 /// A table-level constraint.
@@ -136,6 +183,8 @@ pub enum TableConstraint {
     PrimaryKey(Vec<String>),
     /// `UNIQUE (columns)`.
     Unique(Vec<String>),
+    /// `CHECK (expr)`.
+    Check(Check),
 }
 
 /// A column of an index.

@@ -35,6 +35,20 @@ use super::types::{Affinity, affinity};
 pub const SCHEMA_SLOT: usize = 0;
 /// The schema table's name.
 pub const SCHEMA_TABLE: &str = "waldb_schema";
+/// SQLite's names for its schema table, accepted as names of waldb's (so
+/// tools that read `sqlite_schema` or `sqlite_master` work unchanged).
+pub const SCHEMA_ALIASES: [&str; 2] = ["sqlite_schema", "sqlite_master"];
+
+/// Whether `name` names the schema table (by waldb's name or SQLite's).
+pub fn is_schema_table(name: &str) -> bool {
+    name.eq_ignore_ascii_case(SCHEMA_TABLE) || SCHEMA_ALIASES.iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
+/// The catalog key of a table name: lower-case, with SQLite's names of the
+/// schema table mapped to waldb's.
+fn table_key(name: &str) -> String {
+    if is_schema_table(name) { SCHEMA_TABLE.to_string() } else { lower(name) }
+}
 
 /// A column of a table.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +82,11 @@ pub struct Table {
     pub indexes: Vec<String>,
     /// Its `CREATE TABLE` statement.
     pub sql: String,
+    /// Its `CHECK` constraints, the columns' first, in order.
+    pub checks: Vec<ast::Check>,
+    /// Its `INTEGER PRIMARY KEY` is `AUTOINCREMENT`: rowids are never
+    /// reused, the largest ever given is kept in `sqlite_sequence`.
+    pub autoincrement: bool,
 }
 
 impl Table {
@@ -147,6 +166,8 @@ fn schema_table(root: PageId) -> Table {
         rowid_alias: None,
         indexes: Vec::new(),
         sql: format!("CREATE TABLE {SCHEMA_TABLE} (type TEXT, name TEXT, tbl_name TEXT, rootpage INTEGER, sql TEXT)"),
+        checks: Vec::new(),
+        autoincrement: false,
     }
 }
 
@@ -210,6 +231,7 @@ pub fn table_from_ast(
     let mut pk: Vec<usize> = columns.iter().enumerate().filter(|(_, c)| c.primary_key).map(|(i, _)| i).collect();
     let mut uniques: Vec<Vec<usize>> =
         columns.iter().enumerate().filter(|(_, c)| c.unique).map(|(i, _)| vec![i]).collect();
+    let mut checks: Vec<ast::Check> = columns.iter().flat_map(|c| c.checks.iter().cloned()).collect();
     for c in constraints {
         match c {
             ast::TableConstraint::PrimaryKey(names) => {
@@ -221,6 +243,7 @@ pub fn table_from_ast(
             ast::TableConstraint::Unique(names) => {
                 uniques.push(names.iter().map(|n| position(n)).collect::<Result<_>>()?)
             }
+            ast::TableConstraint::Check(c) => checks.push(c.clone()),
         }
     }
     if pk.len() > 1 && columns.iter().any(|c| c.primary_key) {
@@ -238,6 +261,10 @@ pub fn table_from_ast(
         }
         _ => None,
     };
+    let autoincrement = columns.iter().any(|c| c.autoincrement);
+    if autoincrement && !rowid_alias.is_some_and(|a| columns.get(a).is_some_and(|c| c.autoincrement)) {
+        return Err(Error::Sql("AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY".into()));
+    }
     let mut autos = Vec::new();
     let table_l = lower(name);
     let mut n = 0;
@@ -274,6 +301,8 @@ pub fn table_from_ast(
         rowid_alias,
         indexes: autos.iter().map(|i| lower(&i.name)).collect(),
         sql,
+        checks,
+        autoincrement,
     };
     Ok((table, autos))
 }
@@ -281,7 +310,7 @@ pub fn table_from_ast(
 impl Catalog {
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Option<&Arc<Table>> {
-        self.tables.get(&lower(name))
+        self.tables.get(&table_key(name))
     }
 
     /// The index named `name`.
@@ -310,7 +339,7 @@ impl Catalog {
         self.tables.contains_key(&l)
             || self.indexes.contains_key(&l)
             || self.views.contains_key(&l)
-            || l == SCHEMA_TABLE
+            || is_schema_table(&l)
     }
 
     /// Read the schema table of `s` into a catalog.
@@ -440,6 +469,40 @@ pub fn insert_schema_row<S: PageStore>(
         sql.map_or(Value::Null, |s| Value::Text(s.into())),
     ];
     RowStore::new(schema).insert_raw(s, None, &row).map(|_| ())
+}
+
+/// Replace every schema row for which `f` returns a new row.
+pub fn rewrite_schema_rows<S: PageStore>(
+    s: &S,
+    schema: &Table,
+    mut f: impl FnMut(&[Value]) -> Result<Option<Vec<Value>>>,
+) -> Result<()> {
+    let store = RowStore::new(schema);
+    for (rowid, row) in store.scan_all(s)? {
+        if let Some(new) = f(&row)? {
+            store.replace_raw(s, rowid, &new)?;
+        }
+    }
+    Ok(())
+}
+
+/// The `CREATE TABLE` statement of a table, parsed: (name, columns,
+/// constraints).
+pub fn table_ast(t: &Table) -> Result<(String, Vec<ast::ColumnDef>, Vec<ast::TableConstraint>)> {
+    match parse_one(&t.sql)? {
+        Statement::CreateTable { name, columns, constraints, .. } => Ok((name, columns, constraints)),
+        _ => Err(Error::Sql(format!("schema entry of {} is not a CREATE TABLE", t.name))),
+    }
+}
+
+/// The `CREATE INDEX` statement of an explicit index, parsed: (table,
+/// columns, unique).
+pub fn index_ast(idx: &Index) -> Result<Option<(String, Vec<ast::IndexColumn>, bool)>> {
+    let Some(sql) = &idx.sql else { return Ok(None) };
+    match parse_one(sql)? {
+        Statement::CreateIndex { table, columns, unique, .. } => Ok(Some((table, columns, unique))),
+        _ => Err(Error::Sql(format!("schema entry of {} is not a CREATE INDEX", idx.name))),
+    }
 }
 
 /// Remove the schema rows whose `name` is in `names` (case-insensitive).

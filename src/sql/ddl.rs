@@ -10,9 +10,10 @@ use crate::storage::btree::BTree;
 use crate::storage::{PageStore, header};
 
 use super::ast::Statement;
-use super::catalog::{self, Catalog, SCHEMA_TABLE, Table, table_from_ast};
+use super::catalog::{self, Catalog, Table, is_schema_table, table_from_ast};
 use super::plan::Planner;
 use super::print;
+use super::sequence::{self, SEQUENCE_SQL, SEQUENCE_TABLE};
 use super::table::{RowStore, index_insert};
 
 /// The schema cookie of the database `s` reads.
@@ -20,22 +21,28 @@ pub fn schema_cookie<S: PageStore>(s: &S) -> Result<u32> {
     Ok(header::schema_cookie(&s.read(PageId::HEADER)?))
 }
 
-fn bump_cookie<S: PageStore>(s: &S) -> Result<()> {
+pub(super) fn bump_cookie<S: PageStore>(s: &S) -> Result<()> {
     let mut h = s.write(PageId::HEADER)?;
     let c = header::schema_cookie(&h);
     header::set_schema_cookie(&mut h, c.wrapping_add(1));
     Ok(())
 }
 
-fn schema_table<S: PageStore>(s: &S) -> Result<Table> {
+pub(super) fn schema_table<S: PageStore>(s: &S) -> Result<Table> {
     match catalog::schema(s)? {
         Some(t) => Ok(t),
         None => catalog::create_schema(s),
     }
 }
 
-fn reserved(name: &str) -> Result<()> {
-    if name.len() >= 6 && name[..6].eq_ignore_ascii_case("waldb_") {
+/// Whether `name` starts with `prefix`, ignoring ASCII case.
+pub(super) fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len() && name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Names starting `waldb_` or `sqlite_` belong to the database itself.
+pub(super) fn reserved(name: &str) -> Result<()> {
+    if has_prefix(name, "waldb_") || has_prefix(name, "sqlite_") {
         return Err(Error::Sql(format!("object name reserved for internal use: {name}")));
     }
     Ok(())
@@ -59,6 +66,9 @@ fn taken(catalog: &Catalog, name: &str) -> Error {
 pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<bool> {
     match stmt {
         Statement::CreateTable { name, if_not_exists, columns, constraints } => {
+            if has_prefix(name, "sqlite_") {
+                reserved(name)?;
+            }
             if catalog.exists(name) {
                 return if *if_not_exists && catalog.table(name).is_some() {
                     Ok(false)
@@ -69,8 +79,28 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
             reserved(name)?;
             let sql = print::create_table(name, columns, constraints);
             // Validate before anything is allocated.
-            let (_, autos) = table_from_ast(name, columns, constraints, PageId::NONE, sql.clone())?;
+            let (t, autos) = table_from_ast(name, columns, constraints, PageId::NONE, sql.clone())?;
+            let mut p = Planner::new(catalog);
+            super::prepare::compile_checks(&mut p, &t)?;
+            if !p.subs.is_empty() {
+                return Err(Error::Sql("subqueries prohibited in CHECK constraints".into()));
+            }
+            if p.params > 0 {
+                return Err(Error::Sql("parameters prohibited in CHECK constraints".into()));
+            }
             let schema = schema_table(s)?;
+            if t.autoincrement && catalog.table(SEQUENCE_TABLE).is_none() {
+                let root = BTree::create(s, true)?.root();
+                catalog::insert_schema_row(
+                    s,
+                    &schema,
+                    "table",
+                    SEQUENCE_TABLE,
+                    SEQUENCE_TABLE,
+                    root,
+                    Some(SEQUENCE_SQL),
+                )?;
+            }
             let root = BTree::create(s, true)?.root();
             catalog::insert_schema_row(s, &schema, "table", name, name, root, Some(&sql))?;
             for a in &autos {
@@ -79,8 +109,8 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
             }
         }
         Statement::DropTable { name, if_exists } => {
-            if name.eq_ignore_ascii_case(SCHEMA_TABLE) {
-                return Err(Error::Sql(format!("table {SCHEMA_TABLE} may not be dropped")));
+            if is_schema_table(name) || (has_prefix(name, "sqlite_") && catalog.table(name).is_some()) {
+                return Err(Error::Sql(format!("table {name} may not be dropped")));
             }
             let Some(t) = catalog.table(name) else {
                 if catalog.view(name).is_some() {
@@ -96,6 +126,11 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
             }
             catalog::drop_table_storage(s, t)?;
             catalog::delete_schema_rows(s, &schema, &names)?;
+            if t.autoincrement
+                && let Some(seq) = catalog.table(SEQUENCE_TABLE)
+            {
+                sequence::forget(s, seq, &t.name)?;
+            }
         }
         Statement::CreateIndex { name, table, columns, unique, if_not_exists } => {
             if catalog.exists(name) {
@@ -106,8 +141,8 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
                 };
             }
             reserved(name)?;
-            if table.eq_ignore_ascii_case(SCHEMA_TABLE) {
-                return Err(Error::Sql(format!("table {SCHEMA_TABLE} may not be indexed")));
+            if is_schema_table(table) || has_prefix(table, "sqlite_") {
+                return Err(Error::Sql(format!("table {table} may not be indexed")));
             }
             let sql = print::create_index(name, table, columns, *unique);
             let def = catalog.index_from_ast(name, table, columns, *unique, PageId::NONE, Some(sql.clone()))?;
@@ -172,6 +207,7 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
             let schema = schema_table(s)?;
             catalog::delete_schema_rows(s, &schema, std::slice::from_ref(&v.name))?;
         }
+        Statement::AlterTable { table, op } => super::alter::run(s, table, op, catalog)?,
         other => return Err(Error::Sql(format!("not a schema statement: {}", super::prepare::kind(other)))),
     }
     bump_cookie(s)?;

@@ -20,9 +20,11 @@ use crate::value::Value;
 use super::ast::OnConflict;
 use super::catalog::{Column, Index, Table};
 use super::exec::{Ctx, Row, collect, eval, open};
+use super::plan::CExpr;
 use super::prepare::{DeletePlan, InsertPlan, InsertRows, UpdatePlan};
+use super::sequence;
 use super::table::{RowStore, index_add, index_delete, unique_conflict, unique_error};
-use super::types::{Affinity, apply_affinity};
+use super::types::{Affinity, apply_affinity, truth};
 
 /// Convert `v` for storage in column `c` of `t`, or refuse it.
 pub fn conform(t: &Table, c: &Column, v: Value) -> Result<Value> {
@@ -155,10 +157,18 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -
     let explicit = requested_rowid(t, &row)?;
     let rowid = match explicit {
         Some(r) => r,
+        None if t.autoincrement => sequence::next_rowid(s, plan.sequence.as_deref(), t)?,
         None => store.next_rowid(s)?,
     };
     if let Some(a) = t.rowid_alias {
         row[a] = Value::Integer(rowid);
+    }
+    if let Err(e) = check(&plan.checks, t, &row, rowid, cx) {
+        return if plan.on_conflict == OnConflict::Ignore && matches!(e, Error::Constraint { .. }) {
+            Ok(false)
+        } else {
+            Err(e)
+        };
     }
     // Conflicts, all found before anything is written.
     let mut conflicts: Vec<i64> = Vec::new();
@@ -196,7 +206,33 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -
     for idx in &plan.indexes {
         index_add(s, idx, &row, rowid)?;
     }
+    if t.autoincrement {
+        sequence::record(s, plan.sequence.as_deref(), t, rowid)?;
+    }
     Ok(true)
+}
+
+/// CHECK constraints: each must not be false (NULL passes), evaluated on
+/// the row's columns and its rowid.
+fn check<S: PageStore>(
+    checks: &[(String, CExpr)],
+    t: &Table,
+    row: &[Value],
+    rowid: i64,
+    cx: &mut Ctx<'_, S>,
+) -> Result<()> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let mut full = Vec::with_capacity(t.columns.len() + 1);
+    full.extend_from_slice(row);
+    full.push(Value::Integer(rowid));
+    for (name, e) in checks {
+        if truth(&eval(e, &full, cx)?) == Some(false) {
+            return Err(Error::Constraint { kind: ConstraintKind::Check, detail: name.clone() });
+        }
+    }
+    Ok(())
 }
 
 /// Split a scanned row (columns, then rowid) into its rowid and columns.
@@ -239,6 +275,7 @@ pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>) -> Result<us
                 },
                 _ => rowid,
             };
+            check(&plan.checks, t, &new, new_rowid, cx)?;
             changes.push((rowid, old, new_rowid, new));
         }
     }

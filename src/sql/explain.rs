@@ -30,6 +30,7 @@ pub fn explain(action: &Action, subs: &[SubPlan]) -> Vec<String> {
         Action::Begin => out.push("BEGIN".into()),
         Action::Commit => out.push("COMMIT".into()),
         Action::Rollback => out.push("ROLLBACK".into()),
+        Action::Pragma(p) => out.push(format!("PRAGMA {}", p.name)),
         Action::Explain(inner) => return explain(inner, subs),
     }
     for (i, s) in subs.iter().enumerate() {

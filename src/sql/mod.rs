@@ -6,7 +6,9 @@
 //! - [`catalog`]: tables, indexes and views, stored in the schema table.
 //! - [`prepare`] and [`plan`]: statements to plans.
 //! - [`exec`] (queries), [`dml`] (INSERT/UPDATE/DELETE), [`ddl`]
-//!   (CREATE/DROP): running plans.
+//!   (CREATE/DROP), [`alter`] (ALTER TABLE): running plans.
+//! - [`pragma`]: PRAGMA introspection and settings; [`sequence`]:
+//!   AUTOINCREMENT's `sqlite_sequence`.
 //! - [`table`]: rows and index entries in B+trees.
 //! - [`types`] and [`func`]: SQLite's value semantics and functions;
 //!   [`build`]: the text and blob values they make, bounded in size;
@@ -15,6 +17,7 @@
 //! - [`print`] and [`explain`]: SQL and plans as text.
 //! - [`printf`] and [`fp`]: SQLite's `printf` and its rendering of reals.
 
+pub mod alter;
 pub mod ast;
 pub mod build;
 pub mod builtins;
@@ -29,8 +32,10 @@ pub mod func;
 pub mod math;
 pub mod parse;
 pub mod plan;
+pub mod pragma;
 pub mod prepare;
 pub mod print;
 pub mod printf;
+pub mod sequence;
 pub mod table;
 pub mod types;

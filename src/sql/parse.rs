@@ -74,8 +74,8 @@ use crate::error::{Error, Result};
 use crate::value::Value;
 
 use super::ast::{
-    BinaryOp, ColumnDef, Expr, FromItem, IndexColumn, InsertSource, JoinKind, OnConflict, OrderItem, Query, Select,
-    SelectItem, SetExpr, SetOp, Statement, TableConstraint, UnaryOp,
+    AlterOp, BinaryOp, Check, ColumnDef, Expr, FromItem, IndexColumn, InsertSource, JoinKind, OnConflict, OrderItem,
+    Query, Select, SelectItem, SetExpr, SetOp, Statement, TableConstraint, UnaryOp,
 };
 
 /// sqlparser's recursion limit (its default is 50). Each level of
@@ -123,6 +123,7 @@ fn parse_sqlparser(sql: &str) -> Result<Vec<sp::Statement>> {
         let tokens =
             Tokenizer::new(&dialect, sql).with_unescape(true).tokenize_with_location().map_err(tokenizer_error)?;
         let (tokens, nesting) = prepare_tokens(sql, tokens)?;
+        let tokens = pragma_tokens(tokens);
         Parser::new(&dialect)
             .with_recursion_limit(RECURSION_LIMIT)
             .with_tokens_with_locations(tokens)
@@ -251,6 +252,69 @@ fn prepare_tokens(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<(Vec<TokenWit
         }
     }
     Ok((out, nesting))
+}
+
+/// SQLite's PRAGMA takes a bare word (`PRAGMA table_info(t)`,
+/// `PRAGMA journal_mode = WAL`) or a signed number as its value; sqlparser
+/// takes only strings and unsigned numbers. Rewrite the word into a string
+/// and fold the sign into the number.
+fn pragma_tokens(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    // Significant tokens seen since the start of the statement, when it is a PRAGMA.
+    let mut seen: Option<usize> = Some(0);
+    let mut pragma = false;
+    let mut at_value = false;
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(t) = tokens.next() {
+        if matches!(t.token, Token::Whitespace(_)) {
+            out.push(t);
+            continue;
+        }
+        if matches!(t.token, Token::SemiColon) {
+            (seen, pragma, at_value) = (Some(0), false, false);
+            out.push(t);
+            continue;
+        }
+        let first = seen == Some(0);
+        seen = seen.map(|n| n + 1);
+        if first {
+            pragma = matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::PRAGMA);
+            out.push(t);
+            continue;
+        }
+        if !pragma {
+            out.push(t);
+            continue;
+        }
+        if std::mem::take(&mut at_value) {
+            match t.token {
+                Token::Word(w) => {
+                    out.push(TokenWithSpan { token: Token::SingleQuotedString(w.value), span: t.span });
+                    continue;
+                }
+                Token::Minus | Token::Plus
+                    if tokens.peek().is_some_and(|n| matches!(n.token, Token::Number(_, false))) =>
+                {
+                    let minus = matches!(t.token, Token::Minus);
+                    if let Some(TokenWithSpan { token: Token::Number(n, false), span }) = tokens.next() {
+                        let n = if minus { format!("-{n}") } else { n };
+                        out.push(TokenWithSpan {
+                            token: Token::Number(n, false),
+                            span: Span::new(t.span.start, span.end),
+                        });
+                    }
+                    continue;
+                }
+                token => {
+                    out.push(TokenWithSpan { token, span: t.span });
+                    continue;
+                }
+            }
+        }
+        at_value = matches!(t.token, Token::Eq | Token::LParen);
+        out.push(t);
+    }
+    out
 }
 
 /// `X1F` directly after a `0` token ending at `number`.
@@ -520,6 +584,8 @@ impl Converter {
             sp::Statement::CreateTable(create) => self.create_table(create),
             sp::Statement::CreateIndex(create) => self.create_index(create),
             sp::Statement::CreateView(create) => self.create_view(create),
+            sp::Statement::AlterTable(alter) => self.alter_table(alter),
+            sp::Statement::Pragma { name, value, is_eq } => self.pragma(name, value, is_eq),
             sp::Statement::Drop { object_type, if_exists, names, cascade, restrict, purge, temporary, table } => {
                 if cascade || restrict || purge || temporary || table.is_some() {
                     return Err(not_supported(format!("options of DROP {object_type}")));
@@ -626,7 +692,16 @@ impl Converter {
             return Err(Error::Sql(format!("table {name} must have at least one column")));
         }
         let columns = columns.into_iter().map(|c| self.column_def(c)).collect::<Result<Vec<_>>>()?;
-        let constraints = constraints.into_iter().map(table_constraint).collect::<Result<Vec<_>>>()?;
+        let constraints = constraints
+            .into_iter()
+            .map(|c| match c {
+                sp::TableConstraint::Check(check) => {
+                    let name = check.name.map(|n| n.value);
+                    Ok(TableConstraint::Check(self.check(name, *check.expr, check.no_inherit, check.enforced)?))
+                }
+                other => table_constraint(other),
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Statement::CreateTable { name, if_not_exists, columns, constraints })
     }
 
@@ -640,11 +715,13 @@ impl Converter {
             not_null: false,
             unique: false,
             default: None,
+            autoincrement: false,
+            checks: Vec::new(),
         };
         // sqlparser keeps `ASC`/`DESC` after `PRIMARY KEY` as a separate option.
         let mut after_primary_key = false;
         for option in options {
-            let sp::ColumnOptionDef { name: _, option } = option;
+            let sp::ColumnOptionDef { name: constraint_name, option } = option;
             let follows_primary_key = std::mem::take(&mut after_primary_key);
             match option {
                 sp::ColumnOption::Null => {}
@@ -664,15 +741,20 @@ impl Converter {
                     [Token::Word(w)] if follows_primary_key && w.keyword == Keyword::DESC => {
                         def.primary_key_desc = true;
                     }
-                    [Token::Word(w)] if w.keyword == Keyword::AUTOINCREMENT => {
-                        return Err(not_supported("AUTOINCREMENT"));
+                    [Token::Word(w)] if w.keyword == Keyword::AUTOINCREMENT && def.primary_key => {
+                        def.autoincrement = true;
+                        // `PRIMARY KEY ASC AUTOINCREMENT`: the order came first.
+                        after_primary_key = follows_primary_key;
                     }
                     _ => {
                         let shown: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
                         return Err(not_supported(format!("the column option `{}`", shown.join(" "))));
                     }
                 },
-                sp::ColumnOption::Check(_) => return Err(not_supported("CHECK constraints")),
+                sp::ColumnOption::Check(check) => {
+                    let name = check.name.map(|n| n.value).or(constraint_name.map(|n| n.value));
+                    def.checks.push(self.check(name, *check.expr, check.no_inherit, check.enforced)?);
+                }
                 sp::ColumnOption::ForeignKey(_) => return Err(not_supported("foreign keys (REFERENCES)")),
                 sp::ColumnOption::Collation(_) => return Err(not_supported("COLLATE")),
                 sp::ColumnOption::Generated { .. } => return Err(not_supported("generated columns")),
@@ -681,6 +763,76 @@ impl Converter {
             }
         }
         Ok(def)
+    }
+
+    /// A `CHECK` constraint's condition.
+    fn check(
+        &mut self,
+        name: Option<String>,
+        expr: sp::Expr,
+        no_inherit: bool,
+        enforced: Option<bool>,
+    ) -> Result<Check> {
+        if no_inherit || enforced.is_some() {
+            return Err(not_supported("CHECK options (NO INHERIT, ENFORCED)"));
+        }
+        Ok(Check { name, expr: self.expr(expr)? })
+    }
+
+    /// `ALTER TABLE`: one operation, as SQLite allows.
+    fn alter_table(&mut self, alter: sp::AlterTable) -> Result<Statement> {
+        let sp::AlterTable { name, if_exists, only, operations, location, on_cluster, table_type, end_token: _ } =
+            alter;
+        if if_exists || only || location.is_some() || on_cluster.is_some() || table_type.is_some() {
+            return Err(not_supported("ALTER TABLE options"));
+        }
+        let table = object_name(name)?;
+        let mut operations = operations.into_iter();
+        let (Some(op), None) = (operations.next(), operations.next()) else {
+            return Err(not_supported("ALTER TABLE with several operations"));
+        };
+        let op = match op {
+            sp::AlterTableOperation::RenameTable { table_name } => {
+                let (sp::RenameTableNameKind::To(n) | sp::RenameTableNameKind::As(n)) = table_name;
+                AlterOp::RenameTable(object_name(n)?)
+            }
+            sp::AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
+                AlterOp::RenameColumn { old: old_column_name.value, new: new_column_name.value }
+            }
+            sp::AlterTableOperation::AddColumn { column_keyword: _, if_not_exists, column_def, column_position } => {
+                if if_not_exists || column_position.is_some() {
+                    return Err(not_supported("ADD COLUMN options (IF NOT EXISTS, FIRST, AFTER)"));
+                }
+                AlterOp::AddColumn(self.column_def(column_def)?)
+            }
+            sp::AlterTableOperation::DropColumn { has_column_keyword: _, column_names, if_exists, drop_behavior } => {
+                if if_exists || drop_behavior.is_some() {
+                    return Err(not_supported("DROP COLUMN options (IF EXISTS, CASCADE, RESTRICT)"));
+                }
+                let mut names = column_names.into_iter();
+                let (Some(c), None) = (names.next(), names.next()) else {
+                    return Err(not_supported("DROP COLUMN of several columns"));
+                };
+                AlterOp::DropColumn(c.value)
+            }
+            other => return Err(not_supported(format!("ALTER TABLE … {}", variant_kind(&other)))),
+        };
+        Ok(Statement::AlterTable { table, op })
+    }
+
+    /// `PRAGMA [schema.]name [= value | (value)]`.
+    fn pragma(&mut self, name: sp::ObjectName, value: Option<sp::ValueWithSpan>, assign: bool) -> Result<Statement> {
+        let (schema, name) = qualified_name(name)?;
+        if schema.is_some_and(|s| !s.eq_ignore_ascii_case("main")) {
+            return Err(not_supported("PRAGMA on the temp schema"));
+        }
+        let value = match value.map(|v| v.value) {
+            None => None,
+            Some(sp::Value::SingleQuotedString(t) | sp::Value::DoubleQuotedString(t)) => Some(Value::Text(t)),
+            Some(sp::Value::Number(n, long)) => Some(number(&n, long)?),
+            Some(other) => return Err(not_supported(format!("the PRAGMA value {other}"))),
+        };
+        Ok(Statement::Pragma { name: name.to_ascii_lowercase(), value, assign })
     }
 
     fn create_index(&mut self, create: sp::CreateIndex) -> Result<Statement> {
@@ -1875,7 +2027,7 @@ fn table_constraint(constraint: sp::TableConstraint) -> Result<TableConstraint> 
             check_unique(&unique, false)?;
             Ok(TableConstraint::Unique(columns(unique.columns)?))
         }
-        sp::TableConstraint::Check(_) => Err(not_supported("CHECK constraints")),
+        sp::TableConstraint::Check(_) => Err(not_supported("CHECK constraints here")),
         sp::TableConstraint::ForeignKey(_) => Err(not_supported("foreign keys (FOREIGN KEY … REFERENCES)")),
         other => Err(not_supported(format!("the table constraint `{other}`"))),
     }
@@ -2014,6 +2166,8 @@ mod tests {
             not_null: false,
             unique: false,
             default: None,
+            autoincrement: false,
+            checks: Vec::new(),
         }
     }
 
@@ -2087,9 +2241,7 @@ mod tests {
         assert_not_supported("CREATE TABLE temp.t(a)", "TEMP tables");
         assert_not_supported("CREATE TABLE t AS SELECT 1", "AS SELECT");
         assert_not_supported("CREATE TABLE t(a) WITHOUT ROWID", "WITHOUT ROWID");
-        assert_not_supported("CREATE TABLE t(a INTEGER PRIMARY KEY AUTOINCREMENT)", "AUTOINCREMENT");
-        assert_not_supported("CREATE TABLE t(a CHECK (a > 0))", "CHECK");
-        assert_not_supported("CREATE TABLE t(a, CHECK (a > 0))", "CHECK");
+        assert_not_supported("CREATE TABLE t(a INTEGER AUTOINCREMENT)", "AUTOINCREMENT");
         assert_not_supported("CREATE TABLE t(a REFERENCES u(x))", "foreign keys");
         assert_not_supported("CREATE TABLE t(a TEXT COLLATE nocase)", "COLLATE");
         assert_not_supported("CREATE TABLE t(a PRIMARY KEY ON CONFLICT REPLACE)", "ON CONFLICT");
@@ -2291,10 +2443,52 @@ mod tests {
     }
 
     #[test]
+    fn autoincrement_checks_alter_and_pragma() {
+        let Statement::CreateTable { columns, constraints, .. } =
+            one("CREATE TABLE t(a INTEGER PRIMARY KEY AUTOINCREMENT, b CONSTRAINT pos CHECK (b > 0), CHECK (a <> b))")
+        else {
+            panic!("not a CREATE TABLE")
+        };
+        assert!(columns[0].autoincrement && columns[0].primary_key);
+        assert_eq!(
+            columns[1].checks,
+            vec![Check { name: Some("pos".into()), expr: bin(BinaryOp::Gt, col("b"), int(0)) }]
+        );
+        assert_eq!(
+            constraints,
+            vec![TableConstraint::Check(Check { name: None, expr: bin(BinaryOp::NotEq, col("a"), col("b")) })]
+        );
+        let alter = |sql: &str| match one(sql) {
+            Statement::AlterTable { table, op } => (table, op),
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert_eq!(alter("ALTER TABLE t RENAME TO u"), ("t".into(), AlterOp::RenameTable("u".into())));
+        assert_eq!(
+            alter("ALTER TABLE main.t RENAME COLUMN a TO b"),
+            ("t".into(), AlterOp::RenameColumn { old: "a".into(), new: "b".into() })
+        );
+        assert_eq!(alter("ALTER TABLE t DROP COLUMN a"), ("t".into(), AlterOp::DropColumn("a".into())));
+        assert!(
+            matches!(alter("ALTER TABLE t ADD b TEXT DEFAULT 'x'").1, AlterOp::AddColumn(ColumnDef { ref name, .. }) if name == "b")
+        );
+        let pragma = |sql: &str| match one(sql) {
+            Statement::Pragma { name, value, assign } => (name, value, assign),
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert_eq!(pragma("PRAGMA table_info(t)"), ("table_info".into(), Some(Value::Text("t".into())), false));
+        assert_eq!(pragma("PRAGMA main.Table_Info('t')"), ("table_info".into(), Some(Value::Text("t".into())), false));
+        assert_eq!(pragma("PRAGMA user_version = -3"), ("user_version".into(), Some(Value::Integer(-3)), true));
+        assert_eq!(pragma("PRAGMA journal_mode = WAL"), ("journal_mode".into(), Some(Value::Text("WAL".into())), true));
+        assert_eq!(pragma("PRAGMA foreign_keys=ON"), ("foreign_keys".into(), Some(Value::Text("ON".into())), true));
+        assert_eq!(pragma("PRAGMA page_count"), ("page_count".into(), None, false));
+        // The rewrite is for PRAGMA only.
+        assert_eq!(all("PRAGMA user_version; SELECT (1)").len(), 2);
+    }
+
+    #[test]
     fn unsupported_statements_are_named() {
         assert_not_supported("CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", "CREATE TRIGGER statements");
-        assert_not_supported("PRAGMA foreign_keys = 1", "PRAGMA statements");
-        assert_not_supported("ALTER TABLE t ADD COLUMN b", "ALTER TABLE statements");
+        assert_not_supported("ALTER TABLE t ADD COLUMN b INTEGER, ADD COLUMN c INTEGER", "several operations");
         assert_not_supported("VACUUM", "VACUUM statements");
         assert_not_supported("ATTACH DATABASE 'x.db' AS x", "ATTACH DATABASE statements");
         assert_not_supported("WITH c AS (SELECT 1) SELECT * FROM c", "WITH");

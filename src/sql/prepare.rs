@@ -11,9 +11,12 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
+use super::alter::check_name;
 use super::ast::{InsertSource, OnConflict, Statement};
-use super::catalog::{Catalog, Index, SCHEMA_TABLE, Table};
+use super::catalog::{Catalog, Index, Table, is_schema_table};
 use super::plan::{CExpr, Node, Planner, QueryPlan, Scope, SubPlan, prune_scan_columns};
+use super::pragma::Pragma;
+use super::sequence::SEQUENCE_TABLE;
 
 /// Rows to insert.
 #[derive(Clone, Debug)]
@@ -39,6 +42,11 @@ pub struct InsertPlan {
     pub defaults: Vec<Option<CExpr>>,
     /// What a uniqueness conflict does.
     pub on_conflict: OnConflict,
+    /// The table's CHECK constraints: (name for the error, condition over
+    /// the row's columns then its rowid).
+    pub checks: Vec<(String, CExpr)>,
+    /// `sqlite_sequence`, when the table is AUTOINCREMENT.
+    pub sequence: Option<Arc<Table>>,
 }
 
 /// A planned `UPDATE`.
@@ -52,6 +60,8 @@ pub struct UpdatePlan {
     pub rows: Node,
     /// `(column, new value)`, evaluated against the old row.
     pub sets: Vec<(usize, CExpr)>,
+    /// The table's CHECK constraints, as in [`InsertPlan::checks`].
+    pub checks: Vec<(String, CExpr)>,
 }
 
 /// A planned `DELETE`.
@@ -86,6 +96,8 @@ pub enum Action {
     Rollback,
     /// `EXPLAIN`: the plan of the inner statement, as text rows.
     Explain(Box<Action>),
+    /// `PRAGMA`.
+    Pragma(Pragma),
 }
 
 /// A statement planned against one catalog.
@@ -105,6 +117,7 @@ impl Prepared {
     /// Whether running it may change the database.
     pub fn writes(&self) -> bool {
         matches!(self.action, Action::Insert(_) | Action::Update(_) | Action::Delete(_) | Action::Schema(_))
+            || matches!(&self.action, Action::Pragma(p) if p.writes())
     }
 
     /// Whether a failure could leave part of it applied, so that inside a
@@ -126,14 +139,15 @@ pub fn prepare(stmt: &Statement, catalog: &Catalog) -> Result<Prepared> {
     let columns = match &action {
         Action::Query(q) => q.columns.clone(),
         Action::Explain(_) => vec!["plan".to_string()],
+        Action::Pragma(p) => p.columns(),
         _ => Vec::new(),
     };
     Ok(Prepared { action, subs: p.subs, params: p.params, columns })
 }
 
 fn writable(catalog: &Catalog, name: &str) -> Result<Arc<Table>> {
-    if name.eq_ignore_ascii_case(SCHEMA_TABLE) {
-        return Err(Error::Sql(format!("table {SCHEMA_TABLE} may not be modified")));
+    if is_schema_table(name) {
+        return Err(Error::Sql(format!("table {name} may not be modified")));
     }
     if catalog.view(name).is_some() {
         return Err(Error::Sql(format!("cannot modify {name} because it is a view")));
@@ -163,7 +177,8 @@ fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Ac
                 sets.push((col, value));
             }
             let rows = p.plan_table_rows(&t, &scope, filter.as_ref())?;
-            Action::Update(UpdatePlan { indexes: catalog.indexes_of(&t), table: t, rows, sets })
+            let checks = compile_checks(p, &t)?;
+            Action::Update(UpdatePlan { indexes: catalog.indexes_of(&t), table: t, rows, sets, checks })
         }
         Statement::Delete { table, filter } => {
             let t = writable(catalog, table)?;
@@ -176,7 +191,9 @@ fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Ac
         | Statement::CreateIndex { .. }
         | Statement::DropIndex { .. }
         | Statement::CreateView { .. }
-        | Statement::DropView { .. } => Action::Schema(stmt.clone()),
+        | Statement::DropView { .. }
+        | Statement::AlterTable { .. } => Action::Schema(stmt.clone()),
+        Statement::Pragma { name, value, assign } => Action::Pragma(Pragma::new(name, value.clone(), *assign)?),
         Statement::Begin => Action::Begin,
         Statement::Commit => Action::Commit,
         Statement::Rollback => Action::Rollback,
@@ -252,7 +269,18 @@ fn insert(
         InsertSource::DefaultValues => InsertRows::Values(vec![Vec::new()]),
     };
     let targets = if matches!(source, InsertSource::DefaultValues) { Vec::new() } else { targets };
-    Ok(InsertPlan { indexes: catalog.indexes_of(&t), table: t, targets, rows, defaults, on_conflict })
+    let checks = compile_checks(p, &t)?;
+    let sequence = if t.autoincrement { catalog.table(SEQUENCE_TABLE).cloned() } else { None };
+    Ok(InsertPlan { indexes: catalog.indexes_of(&t), table: t, targets, rows, defaults, on_conflict, checks, sequence })
+}
+
+/// A table's CHECK constraints, compiled over its rows (columns, rowid).
+pub fn compile_checks(p: &mut Planner<'_>, t: &Table) -> Result<Vec<(String, CExpr)>> {
+    if t.checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scope = Scope::of_table(t);
+    t.checks.iter().map(|c| Ok((check_name(c), p.compile_expr(&c.expr, &scope)?))).collect()
 }
 
 /// Whether `stmt` is a transaction-control statement.
@@ -277,5 +305,7 @@ pub fn kind(stmt: &Statement) -> &'static str {
         Statement::Commit => "COMMIT",
         Statement::Rollback => "ROLLBACK",
         Statement::Explain(_) => "EXPLAIN",
+        Statement::AlterTable { .. } => "ALTER TABLE",
+        Statement::Pragma { .. } => "PRAGMA",
     }
 }

@@ -282,6 +282,9 @@ pub fn create_table(name: &str, columns: &[ColumnDef], constraints: &[TableConst
         }
         if c.primary_key {
             s.push_str(if c.primary_key_desc { " PRIMARY KEY DESC" } else { " PRIMARY KEY" });
+            if c.autoincrement {
+                s.push_str(" AUTOINCREMENT");
+            }
         }
         if c.not_null {
             s.push_str(" NOT NULL");
@@ -292,16 +295,31 @@ pub fn create_table(name: &str, columns: &[ColumnDef], constraints: &[TableConst
         if let Some(d) = &c.default {
             let _ = write!(s, " DEFAULT ({d})");
         }
+        for ch in &c.checks {
+            s.push_str(&check(ch));
+        }
     }
     for c in constraints {
         let (kw, cols) = match c {
             TableConstraint::PrimaryKey(cols) => ("PRIMARY KEY", cols),
             TableConstraint::Unique(cols) => ("UNIQUE", cols),
+            TableConstraint::Check(ch) => {
+                let _ = write!(s, ",{}", check(ch));
+                continue;
+            }
         };
         let _ = write!(s, ", {kw} ({})", cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "));
     }
     s.push(')');
     s
+}
+
+/// ` [CONSTRAINT name] CHECK (expr)`.
+fn check(c: &Check) -> String {
+    match &c.name {
+        Some(n) => format!(" CONSTRAINT {} CHECK ({})", ident(n), c.expr),
+        None => format!(" CHECK ({})", c.expr),
+    }
 }
 
 /// The `CREATE INDEX` statement for an index definition.

@@ -17,6 +17,8 @@
 //! | 56 | 4 | `free_count` | pages on the free list |
 //! | 60 | 4 | `schema_cookie` | bumped by every schema change, so a cached catalog knows when it is stale (0 in a new file) |
 //! | 64 | 32 | `roots[8]` | `u32` root pages registered by upper layers (slot 0: catalog) |
+//! | 96 | 4 | `user_version` | SQLite's `PRAGMA user_version`, for the application (0 in a new file) |
+//! | 100 | 4 | `application_id` | SQLite's `PRAGMA application_id` (0 in a new file) |
 //!
 //! The magic, version and page size are readable from the first 512 bytes
 //! (the smallest page), before the page size is known.
@@ -53,8 +55,12 @@ pub const FREE_COUNT_OFFSET: usize = FREE_HEAD_OFFSET + 4;
 pub const SCHEMA_COOKIE_OFFSET: usize = FREE_COUNT_OFFSET + 4;
 /// Offset of the root slots.
 pub const ROOTS_OFFSET: usize = SCHEMA_COOKIE_OFFSET + 4;
+/// Offset of the user version (`PRAGMA user_version`).
+pub const USER_VERSION_OFFSET: usize = ROOTS_OFFSET + 4 * ROOT_SLOTS;
+/// Offset of the application id (`PRAGMA application_id`).
+pub const APPLICATION_ID_OFFSET: usize = USER_VERSION_OFFSET + 4;
 /// End of the header's fields.
-pub const HEADER_END: usize = ROOTS_OFFSET + 4 * ROOT_SLOTS;
+pub const HEADER_END: usize = APPLICATION_ID_OFFSET + 4;
 
 // The header must be readable from the smallest page.
 const _: () = assert!(HEADER_END <= page::MIN_PAGE_SIZE);
@@ -186,6 +192,27 @@ pub fn set_schema_cookie(buf: &mut [u8], cookie: u32) {
     put_u32(buf, SCHEMA_COOKIE_OFFSET, cookie);
 }
 
+/// The user version of a page-0 image (bytes that older files hold as
+/// zero, so they read as 0).
+pub fn user_version(buf: &[u8]) -> u32 {
+    get_u32(buf, USER_VERSION_OFFSET)
+}
+
+/// Set the user version of a page-0 image.
+pub fn set_user_version(buf: &mut [u8], v: u32) {
+    put_u32(buf, USER_VERSION_OFFSET, v);
+}
+
+/// The application id of a page-0 image.
+pub fn application_id(buf: &[u8]) -> u32 {
+    get_u32(buf, APPLICATION_ID_OFFSET)
+}
+
+/// Set the application id of a page-0 image.
+pub fn set_application_id(buf: &mut [u8], v: u32) {
+    put_u32(buf, APPLICATION_ID_OFFSET, v);
+}
+
 /// Root slot `i` of a page-0 image.
 pub fn root(buf: &[u8], i: usize) -> PageId {
     PageId(get_u32(buf, ROOTS_OFFSET + 4 * i))
@@ -204,7 +231,7 @@ mod tests {
     fn layout_constants_match_the_table() {
         assert_eq!((MAGIC_OFFSET, VERSION_OFFSET, PAGE_SIZE_OFFSET, DB_ID_OFFSET), (24, 32, 36, 40));
         assert_eq!((PAGE_COUNT_OFFSET, FREE_HEAD_OFFSET, FREE_COUNT_OFFSET, ROOTS_OFFSET), (48, 52, 56, 64));
-        assert_eq!((SCHEMA_COOKIE_OFFSET, HEADER_END), (60, 96));
+        assert_eq!((SCHEMA_COOKIE_OFFSET, USER_VERSION_OFFSET, APPLICATION_ID_OFFSET, HEADER_END), (60, 96, 100, 104));
     }
 
     #[test]
