@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn constraint_kinds_are_all_listed() {
         let names: Vec<String> = ConstraintKind::ALL.iter().map(ToString::to_string).collect();
-        assert_eq!(names, ["NOT NULL", "UNIQUE", "PRIMARY KEY"]);
+        assert_eq!(names, ["NOT NULL", "UNIQUE", "PRIMARY KEY", "CHECK"]);
     }
 
     #[test]

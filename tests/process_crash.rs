@@ -88,6 +88,10 @@ const ENV_AUTO_CKPT: &str = "WALDB_PROC_AUTO_CKPT";
 const ENV_CKPT_PAUSE: &str = "WALDB_PROC_CKPT_PAUSE_MS";
 /// Seed of the child's pauses.
 const ENV_CHILD_SEED: &str = "WALDB_PROC_CHILD_SEED";
+/// The child's buffer pool in KiB (default 256).
+const ENV_POOL_KIB: &str = "WALDB_PROC_POOL_KIB";
+/// Transfers in each of the child's transactions (default 1).
+const ENV_TXN_TRANSFERS: &str = "WALDB_PROC_TXN_TRANSFERS";
 /// The row a holder child commits before it waits to be killed.
 const ENV_HOLD_ROW: &str = "WALDB_PROC_HOLD_ROW";
 /// Crash rounds (default [`CI_ROUNDS`]).
@@ -96,8 +100,17 @@ const ENV_ROUNDS: &str = "WALDB_PROC_ROUNDS";
 const ENV_SEED: &str = "WALDB_PROC_SEED";
 
 /// Every variable a child reads, removed before each spawn.
-const CHILD_VARS: [&str; 7] =
-    [ENV_DB, ENV_BASE, ENV_THREADS, ENV_AUTO_CKPT, ENV_CKPT_PAUSE, ENV_CHILD_SEED, ENV_HOLD_ROW];
+const CHILD_VARS: [&str; 9] = [
+    ENV_DB,
+    ENV_BASE,
+    ENV_THREADS,
+    ENV_AUTO_CKPT,
+    ENV_CKPT_PAUSE,
+    ENV_CHILD_SEED,
+    ENV_HOLD_ROW,
+    ENV_POOL_KIB,
+    ENV_TXN_TRANSFERS,
+];
 
 const CI_ROUNDS: usize = 200;
 /// Accounts in the bank, and the initial balance of each.
@@ -324,7 +337,12 @@ fn child_bank_writer() {
     let threads = env_u64(ENV_THREADS).unwrap_or(2).clamp(1, 9) as i64;
     let pause_ms = env_u64(ENV_CKPT_PAUSE).unwrap_or(10);
     let seed = env_u64(ENV_CHILD_SEED).unwrap_or(1);
-    let db = or_die(Database::open_with(&path, options(env_u64(ENV_AUTO_CKPT))), "open");
+    let per_txn = env_u64(ENV_TXN_TRANSFERS).unwrap_or(1).clamp(1, 100) as i64;
+    let mut opts = options(env_u64(ENV_AUTO_CKPT));
+    if let Some(kib) = env_u64(ENV_POOL_KIB) {
+        opts.pool_bytes = kib as usize * 1024;
+    }
+    let db = or_die(Database::open_with(&path, opts), "open");
     or_die(setup(&db), "set up the bank");
     say("@ready");
     let deadline = Instant::now() + CHILD_DEADLINE;
@@ -342,19 +360,24 @@ fn child_bank_writer() {
                 );
                 let mut k = 0;
                 while Instant::now() < deadline {
-                    k += 1;
-                    let id = base + t * THREAD_SPAN + k;
-                    let (src, dst, amount) = transfer_of(id);
                     let tx = or_die(db.transaction(), "begin");
-                    if or_die(debit.execute((amount, src)), "debit") != 1 {
-                        die(&format!("transfer {id}: no account {src} to debit"));
+                    let first = k + 1;
+                    for _ in 0..per_txn {
+                        k += 1;
+                        let id = base + t * THREAD_SPAN + k;
+                        let (src, dst, amount) = transfer_of(id);
+                        if or_die(debit.execute((amount, src)), "debit") != 1 {
+                            die(&format!("transfer {id}: no account {src} to debit"));
+                        }
+                        if or_die(credit.execute((amount, dst)), "credit") != 1 {
+                            die(&format!("transfer {id}: no account {dst} to credit"));
+                        }
+                        or_die(log.execute((id, src, dst, amount)), "log the transfer");
                     }
-                    if or_die(credit.execute((amount, dst)), "credit") != 1 {
-                        die(&format!("transfer {id}: no account {dst} to credit"));
-                    }
-                    or_die(log.execute((id, src, dst, amount)), "log the transfer");
                     or_die(tx.commit(), "commit");
-                    say(&format!("@ack {id}"));
+                    for j in first..=k {
+                        say(&format!("@ack {}", base + t * THREAD_SPAN + j));
+                    }
                 }
             });
         }
@@ -404,6 +427,9 @@ struct Plan {
     /// Check the database after this round's kill (else the next child's
     /// open recovers it first).
     verify: bool,
+    /// The child's pool in KiB, and transfers per transaction.
+    pool_kib: u64,
+    per_txn: u64,
 }
 
 fn plans(rounds: usize, rng: &mut Rng) -> Vec<Plan> {
@@ -426,6 +452,8 @@ fn plans(rounds: usize, rng: &mut Rng) -> Vec<Plan> {
             auto_checkpoint: (rng.below(3) == 0).then_some(64 << 10),
             pause_ms: rng.between(2, 15),
             verify: rng.below(4) != 0,
+            pool_kib: 256,
+            per_txn: 1,
         });
     }
     // Never leave a crashed database unchecked before starting a fresh one.
@@ -442,6 +470,8 @@ fn plans(rounds: usize, rng: &mut Rng) -> Vec<Plan> {
 struct Round {
     base: i64,
     threads: i64,
+    /// Transfers per transaction.
+    per_txn: usize,
     ready: bool,
     /// Acks per thread, in the order read (each must be 1, 2, …).
     acks: Vec<Vec<i64>>,
@@ -459,14 +489,21 @@ fn run_round(path: &Path, base: i64, plan: &Plan, seed: u64, what: &str) -> Roun
         (ENV_THREADS, plan.threads.to_string()),
         (ENV_CKPT_PAUSE, plan.pause_ms.to_string()),
         (ENV_CHILD_SEED, seed.to_string()),
+        (ENV_POOL_KIB, plan.pool_kib.to_string()),
+        (ENV_TXN_TRANSFERS, plan.per_txn.to_string()),
     ];
     if let Some(c) = plan.auto_checkpoint {
         env.push((ENV_AUTO_CKPT, c.to_string()));
     }
     let t0 = Instant::now();
     let mut l = Listener::new(spawn_child("child_bank_writer", path, &env));
-    let mut round =
-        Round { base, threads: plan.threads, acks: vec![Vec::new(); plan.threads as usize], ..Round::default() };
+    let mut round = Round {
+        base,
+        threads: plan.threads,
+        per_txn: plan.per_txn as usize,
+        acks: vec![Vec::new(); plan.threads as usize],
+        ..Round::default()
+    };
     let mut killed = false;
     let mut open_ckpt: Option<u64> = None;
     let mut acks = 0usize;
@@ -664,8 +701,11 @@ fn verify(path: &Path, epoch: &mut Epoch, totals: &mut Totals, what: &str) {
                 "{what}: round base {} thread {t}: transfers present are not a prefix of its commit order",
                 round.base
             );
+            // At most one more transaction than acknowledged, and only whole
+            // transactions (the acks of a commit may be cut short by the kill).
+            let per = round.per_txn.max(1);
             assert!(
-                (acked..=acked + 1).contains(&mine.len()),
+                (acked..=acked + per).contains(&mine.len()) && mine.len() % per == 0,
                 "{what}: round base {} thread {t}: {} transfers present, {acked} acknowledged",
                 round.base,
                 mine.len()
@@ -707,6 +747,41 @@ fn acknowledged_transfers_survive_sigkill_of_the_writer_process() {
     println!("process crash seed {seed} ({ENV_SEED}={seed} replays it), {rounds} rounds ({ENV_ROUNDS})");
     let mut rng = Rng(seed);
     let plans = plans(rounds, &mut rng);
+    crash_rounds(seed, &plans, &mut rng);
+}
+
+/// Issue 13's shape: transactions of 15 transfers from 6 threads, a 64 KiB
+/// pool (pages of commits not yet durable are evicted while the next writer
+/// runs), killed at random; every account is checked against the transfer
+/// log after each kill.
+#[test]
+fn fifteen_transfer_transactions_from_six_threads_survive_sigkill_with_a_64_kib_pool() {
+    let _serial = serial();
+    let seed = env_u64(ENV_SEED).unwrap_or_else(time_seed);
+    let rounds = env_u64(ENV_ROUNDS).map_or(CI_ROUNDS / 10, |r| r.max(1) as usize);
+    println!("process crash (6 threads x 15 transfers, 64 KiB pool) seed {seed}, {rounds} rounds");
+    let mut rng = Rng(seed);
+    let plans: Vec<Plan> = plans(rounds, &mut rng)
+        .into_iter()
+        .map(|p| Plan {
+            threads: 6,
+            pool_kib: 64,
+            per_txn: 15,
+            verify: true,
+            kill: match p.kill {
+                KillAt::Acks(n) => KillAt::Acks(n * 15),
+                other => other,
+            },
+            ..p
+        })
+        .collect();
+    crash_rounds(seed, &plans, &mut rng);
+}
+
+/// Run the rounds of `plans`, each checked as its plan says; print the
+/// figures and check the rounds exercised what they claim to.
+fn crash_rounds(seed: u64, plans: &[Plan], rng: &mut Rng) {
+    let rounds = plans.len();
     let root = tempfile::tempdir().expect("temp dir");
     let t0 = Instant::now();
     let mut totals = Totals::default();
