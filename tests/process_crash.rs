@@ -705,7 +705,7 @@ fn verify(path: &Path, epoch: &mut Epoch, totals: &mut Totals, what: &str) {
             // transactions (the acks of a commit may be cut short by the kill).
             let per = round.per_txn.max(1);
             assert!(
-                (acked..=acked + per).contains(&mine.len()) && mine.len() % per == 0,
+                (acked..=acked + per).contains(&mine.len()) && mine.len().is_multiple_of(per),
                 "{what}: round base {} thread {t}: {} transfers present, {acked} acknowledged",
                 round.base,
                 mine.len()
