@@ -202,7 +202,10 @@ fn substr(v: &Value, start: i64, len: Option<i64>) -> Result<Value> {
 }
 
 fn trim_with(s: &str, chars: Option<&str>, left: bool, right: bool) -> String {
-    let set: Vec<char> = chars.map_or_else(|| vec![' '], |c| c.chars().collect());
+    // The distinct characters only: a huge character argument must not
+    // cost four bytes per character (bounded allocation, issue 13 item 7).
+    let set: std::collections::BTreeSet<char> =
+        chars.map_or_else(|| std::collections::BTreeSet::from([' ']), |c| c.chars().collect());
     let mut t = s;
     if left {
         t = t.trim_start_matches(|c| set.contains(&c));
