@@ -58,10 +58,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use waldb::ids::DbId;
 use waldb::io::{LossMode, SimVfs, Vfs};
 use waldb::wal::format::{SEGMENT_HEADER_BLOCK, decode_record};
 use waldb::wal::{Durability, RecordType, Wal, WalOptions};
-use waldb::{ConstraintKind, Database, DbId, Error, Lsn, Options, TxnId};
+use waldb::{ConstraintKind, Database, Error, Lsn, Options, TxnId};
 
 // ---------------------------------------------------------------------------
 // Scale, randomness, watchdog.

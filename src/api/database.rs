@@ -106,8 +106,14 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The engine settings these options stand for.
+    /// The engine settings these options stand for (public only with the
+    /// `unstable` feature).
+    #[cfg(feature = "unstable")]
     pub fn engine_options(&self) -> EngineOptions {
+        self.to_engine()
+    }
+
+    pub(crate) fn to_engine(&self) -> EngineOptions {
         let d = EngineOptions::default();
         EngineOptions {
             page_size: self.page_size,
@@ -311,14 +317,20 @@ impl Database {
 
     /// Open on any [`Vfs`] (the crash simulator uses a `SimVfs`).
     pub fn open_on(vfs: Arc<dyn Vfs>, path: &Path, opts: Options) -> Result<Database> {
-        Database::open_on_engine(vfs, path, opts.engine_options())
+        Database::on_engine(vfs, path, opts.to_engine())
     }
 
     /// Open on any [`Vfs`] with engine-level settings, which [`Options`]
     /// does not all expose — e.g. `wal.background = false`, so that every
     /// I/O call happens on the caller's thread in a fixed order, as the
-    /// fault-injection suites need to name the Nth call.
+    /// fault-injection suites need to name the Nth call. Only with the
+    /// `unstable` feature.
+    #[cfg(feature = "unstable")]
     pub fn open_on_engine(vfs: Arc<dyn Vfs>, path: &Path, opts: EngineOptions) -> Result<Database> {
+        Database::on_engine(vfs, path, opts)
+    }
+
+    fn on_engine(vfs: Arc<dyn Vfs>, path: &Path, opts: EngineOptions) -> Result<Database> {
         let engine = Engine::open(vfs, path, opts)?;
         let db = Database {
             shared: Arc::new(Shared { engine, catalog: Mutex::new(None) }),
@@ -344,8 +356,17 @@ impl Database {
         Ok(())
     }
 
-    /// The engine underneath (tools: the shell's WAL inspector, checks).
+    /// The engine underneath, for the workspace's tests and tools. Only
+    /// with the `unstable` feature: its buffer pool, data file and log can
+    /// write pages without logging them.
+    #[cfg(feature = "unstable")]
     pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// The engine underneath.
+    #[cfg(not(feature = "unstable"))]
+    pub(crate) fn engine(&self) -> &Engine {
         &self.shared.engine
     }
 
