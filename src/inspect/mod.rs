@@ -1,5 +1,9 @@
 //! What tools need to look inside a database, as decoded values: the WAL's
-//! segments, the integrity check's report.
+//! segments, the integrity check and its findings. Everything here only
+//! reads; offline callers go through a read-only VFS.
 
-pub use crate::api::inspect::{IntegrityReport, SegmentInfo, WalInfo, wal_segments};
+mod check;
+
+pub use crate::api::inspect::{SegmentInfo, WalInfo, wal_segments};
 pub use crate::storage::check::PageAccount;
+pub use check::{Finding, IntegrityReport, Level, check_files, check_structure};
