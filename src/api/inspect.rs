@@ -121,6 +121,12 @@ pub fn open_log_reader<'v>(
 }
 
 impl Database {
+    /// A read-only view of the file system the database lives on, for
+    /// reading its files beside it (e.g. [`crate::inspect::LogReader`]).
+    pub fn read_only_vfs(&self) -> ReadOnlyVfs {
+        ReadOnlyVfs::new(self.engine().vfs().clone())
+    }
+
     /// The state of the WAL: segments, LSNs, the last checkpoint.
     pub fn wal_info(&self) -> Result<WalInfo> {
         let e = self.engine();

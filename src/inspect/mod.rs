@@ -7,3 +7,8 @@ mod check;
 pub use crate::api::inspect::{SegmentInfo, WalInfo, wal_segments};
 pub use crate::storage::check::PageAccount;
 pub use check::{Finding, IntegrityReport, Level, check_files, check_structure};
+
+mod log;
+
+pub use crate::wal::RecordType;
+pub use log::{ControlInfo, LogReader, LogRecord, RecordBody, read_control};
