@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use waldb::TxnId;
+use waldb::ids::DbId;
 use waldb::io::{OpenMode, OsVfs, Vfs, VfsFile};
 use waldb::wal::{RecordType, Wal, WalOptions};
-use waldb::{DbId, TxnId};
 
 const PAYLOAD: [u8; 100] = [42; 100];
 

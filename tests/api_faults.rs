@@ -1045,10 +1045,19 @@ fn check_integrity_counts_rows_and_catches_a_missing_index_entry() {
     match db.check_integrity() {
         Err(Error::Corrupt { page, reason, .. }) => {
             assert_eq!(page, idx.root, "{reason}");
-            assert!(reason.contains("no entry in index ta"), "{reason}");
+            assert!(reason.contains("have no index entry"), "{reason}");
         }
         other => panic!("a missing index entry went unnoticed: {other:?}"),
     }
+    // PRAGMA integrity_check reports the same finding as a row, as SQLite
+    // does, instead of "ok".
+    let rows: Vec<String> = db
+        .query("PRAGMA integrity_check", ())
+        .expect("pragma")
+        .into_iter()
+        .map(|r| r.get::<String>(0).expect("text"))
+        .collect();
+    assert!(rows.len() == 1 && rows[0].contains("have no index entry"), "{rows:?}");
 }
 
 /// The G3 restart check rejects a database that lost an acknowledged

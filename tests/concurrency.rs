@@ -62,10 +62,11 @@ use std::time::{Duration, Instant};
 
 use common::rng::Rng;
 use common::scale::pick;
+use waldb::ids::DbId;
 use waldb::io::{LossMode, SimVfs, Vfs};
 use waldb::wal::format::{SEGMENT_HEADER_BLOCK, decode_record};
 use waldb::wal::{Durability, RecordType, Wal, WalOptions};
-use waldb::{ConstraintKind, Database, DbId, Error, Lsn, Options, TxnId};
+use waldb::{ConstraintKind, Database, Error, Lsn, Options, TxnId};
 
 // ---------------------------------------------------------------------------
 // Scale and seed, watchdog.

@@ -79,6 +79,7 @@ use common::scale::{pick, scale};
 use parking_lot::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
+use waldb::ids::DbId;
 use waldb::io::{LossMode, OpenMode, OsVfs, SimVfs, Vfs};
 use waldb::sql::table::MAX_ROW;
 use waldb::storage::btree::node;
@@ -90,7 +91,7 @@ use waldb::wal::format::{
     FIRST_LSN, MAX_PAYLOAD, REC_HEADER_LEN, REC_LEN_OFFSET, RecordFields, RecordType, SEG_CRC_OFFSET, SEG_HEADER_LEN,
     SegmentHeader, decode_record, encode_record, validate_segment_size,
 };
-use waldb::{Database, DbId, Error, Lsn, Options, PageId, TxnId, Value};
+use waldb::{Database, Error, Lsn, Options, PageId, TxnId, Value};
 
 // ---------------------------------------------------------------------------
 // The allocation guard

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use waldb::ids::DbId;
 use waldb::io::{Errno, Fault, LossMode, OpFilter, OpKind, OsVfs, SimVfs, Vfs, When};
 use waldb::wal::format::{SEGMENT_HEADER_BLOCK, max_payload};
 use waldb::wal::{Durability, FIRST_LSN, LogEnd, Record, RecordType, Wal, WalOptions, scan, segment};
-use waldb::{DbId, Error, Lsn, TxnId};
+use waldb::{Error, Lsn, TxnId};
 
 const ID: DbId = DbId(0xD00D);
 

@@ -17,14 +17,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use waldb::api::inspect::{open_log_reader, wal_segments};
-use waldb::io::{OsVfs, ReadOnlyVfs, Vfs};
+use waldb::inspect::{LogReader, RecordBody, RecordType, read_control, wal_segments};
 use waldb::storage::btree::node;
 use waldb::storage::page::{self, PageType};
-use waldb::storage::{Control, header, heap_page};
-use waldb::txn::log::{decode_checkpoint, decode_page_record};
-use waldb::wal::{Durability, RecordType, WalReader};
-use waldb::{Database, Lsn, PageId, TxnId};
+use waldb::storage::{header, heap_page};
+use waldb::vfs::{OsVfs, ReadOnlyVfs, Vfs};
+use waldb::{Database, Durability, Lsn, PageId, TxnId};
 
 /// `(usage, description)` of each dot-command this module handles, for `.help`.
 pub const DOT_HELP: &[(&str, &str)] = &[
@@ -147,23 +145,15 @@ impl DumpFilter {
 }
 
 fn wal_dump_online(db: &Database, f: &DumpFilter, out: &mut dyn Write) -> Result<(), String> {
-    let e = db.engine();
-    let ro = ReadOnlyVfs::new(e.vfs().clone());
-    let info = db.wal_info().map_err(|e| e.to_string())?;
-    let (reader, from) = open_log_reader(&ro, db.path(), e.db_id(), f.from.map(Lsn), info.control_redo_lsn)
-        .map_err(|e| e.to_string())?;
-    dump(reader, from, info.control_redo_lsn, e.page_size(), f, out)
+    let ro = db.read_only_vfs();
+    let reader = LogReader::open(&ro, db.path(), f.from.map(Lsn)).map_err(|e| e.to_string())?;
+    dump(reader, f, out)
 }
 
 /// Print the records of `reader` (module doc), then a summary line.
-fn dump(
-    mut reader: WalReader<'_>,
-    from: Lsn,
-    redo: Lsn,
-    page_size: usize,
-    f: &DumpFilter,
-    out: &mut dyn Write,
-) -> Result<(), String> {
+fn dump(mut reader: LogReader<'_>, f: &DumpFilter, out: &mut dyn Write) -> Result<(), String> {
+    let (from, redo) = (reader.start(), reader.control().redo_lsn);
+    let page_size = reader.control().page_size;
     writeln!(out, "reading from LSN {from}; recovery starts at the redo LSN {redo}").map_err(w)?;
     writeln!(out, "{:>12}  {:>6}  {:<16} {:>6}  {:>6}  {:<12} detail", "LSN", "txid", "type", "page", "len", "crc")
         .map_err(w)?;
@@ -174,13 +164,13 @@ fn dump(
         if f.limit.is_some_and(|l| shown >= l) {
             break Ok(true);
         }
-        let rec = match reader.next() {
+        let rec = match reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break Ok(false),
             Err(e) => break Err(e),
         };
         read += 1;
-        last_end = rec.end();
+        last_end = rec.end;
         if f.txn.is_some_and(|t| rec.txid != TxnId(t)) {
             continue;
         }
@@ -188,7 +178,7 @@ fn dump(
             redo_marked = true;
             writeln!(out, "------------ redo point {redo}: recovery reads from here ------------").map_err(w)?;
         }
-        let (page, detail) = describe(&rec.kind, &rec.payload, page_size);
+        let (page, detail) = describe(&rec.body, page_size);
         let txid = if rec.txid == TxnId(0) { "-".to_string() } else { rec.txid.to_string() };
         writeln!(
             out,
@@ -197,7 +187,7 @@ fn dump(
             txid,
             rec.kind.name(),
             page,
-            rec.payload.len(),
+            rec.payload_len,
             rec.crc
         )
         .map_err(w)?;
@@ -208,8 +198,7 @@ fn dump(
                 writeln!(
                     out,
                     "============ COMMIT of txn {} (durable once the log reaches {}) ============",
-                    rec.txid,
-                    rec.end()
+                    rec.txid, rec.end
                 )
                 .map_err(w)?;
             }
@@ -224,7 +213,7 @@ fn dump(
         )
         .map_err(w),
         Ok(false) => {
-            let end = reader.end().map_or(last_end, |e| e.end);
+            let end = reader.end().unwrap_or(last_end);
             let torn = match reader.torn() {
                 None => "no torn tail".to_string(),
                 Some(t) => format!("TORN TAIL at LSN {} ({} bytes discarded: {})", t.at, t.bytes, t.reason),
@@ -240,22 +229,16 @@ fn dump(
 }
 
 /// The page column and a detail text for a record.
-fn describe(kind: &RecordType, payload: &[u8], page_size: usize) -> (String, String) {
-    match kind {
-        RecordType::PageChange | RecordType::FullPageImage => match decode_page_record(*kind, payload, page_size) {
-            Ok((id, waldb::txn::log::PageOp::Image(_))) => (id.to_string(), format!("full image of {page_size} bytes")),
-            Ok((id, waldb::txn::log::PageOp::Ranges(r))) => {
-                let bytes: usize = r.iter().map(|(_, b)| b.len()).sum();
-                (id.to_string(), format!("{} range(s), {bytes} bytes changed", r.len()))
-            }
-            Err(e) => ("?".into(), format!("undecodable page record: {e}")),
-        },
-        RecordType::Checkpoint => match decode_checkpoint(payload) {
-            Some(redo) => ("-".into(), format!("redo LSN {redo}")),
-            None => ("-".into(), "undecodable checkpoint payload".into()),
-        },
-        RecordType::SegmentSwitch => ("-".into(), "rest of the segment unused".into()),
-        _ => ("-".into(), String::new()),
+fn describe(body: &RecordBody, page_size: usize) -> (String, String) {
+    match body {
+        RecordBody::FullPage { page } => (page.to_string(), format!("full image of {page_size} bytes")),
+        RecordBody::PageChange { page, ranges, bytes } => {
+            (page.to_string(), format!("{ranges} range(s), {bytes} bytes changed"))
+        }
+        RecordBody::Undecodable(e) => ("?".into(), format!("undecodable page record: {e}")),
+        RecordBody::Checkpoint { redo: Some(redo) } => ("-".into(), format!("redo LSN {redo}")),
+        RecordBody::Checkpoint { redo: None } => ("-".into(), "undecodable checkpoint payload".into()),
+        RecordBody::Empty => ("-".into(), String::new()),
     }
 }
 
@@ -265,7 +248,7 @@ fn checkpoint(db: &Database, out: &mut dyn Write) -> Result<(), String> {
     let dirty = db.engine().pool().dirty_count();
     let rep = db.checkpoint().map_err(|e| e.to_string())?;
     let after = db.wal_info().map_err(|e| e.to_string())?;
-    let in_use = |i: &waldb::api::inspect::WalInfo| i.segments.iter().filter(|s| s.in_use).count();
+    let in_use = |i: &waldb::inspect::WalInfo| i.segments.iter().filter(|s| s.in_use).count();
     writeln!(out, "checkpoint done in {:.1} ms", rep.duration.as_secs_f64() * 1e3).map_err(w)?;
     writeln!(out, "pages written:   {} ({dirty} dirty before)", rep.pages_written).map_err(w)?;
     writeln!(out, "redo LSN:        {} (was {})", rep.redo_lsn, before.control_redo_lsn).map_err(w)?;
@@ -525,7 +508,7 @@ pub fn wal_dump_offline(args: &WalDumpArgs, out: &mut dyn Write) -> Result<(), S
     if !ro.exists(path).map_err(|e| format!("{}: {e}", path.display()))? {
         return Err(format!("{}: no such file", path.display()));
     }
-    let ctl = Control::read(&ro, path).map_err(|e| e.to_string())?.ok_or_else(|| {
+    let ctl = read_control(&ro, path).map_err(|e| e.to_string())?.ok_or_else(|| {
         format!("{}: no control file beside it: not a waldb database (or its creation never finished)", path.display())
     })?;
     let segs = wal_segments(&ro, path, &[]).map_err(|e| e.to_string())?;
@@ -533,7 +516,7 @@ pub fn wal_dump_offline(args: &WalDumpArgs, out: &mut dyn Write) -> Result<(), S
         out,
         "database {} (id {}, {}-byte pages), read-only, recovery not run",
         path.display(),
-        ctl.db_id,
+        format_args!("{:016x}", ctl.db_id),
         ctl.page_size
     )
     .map_err(w)?;
@@ -551,8 +534,8 @@ pub fn wal_dump_offline(args: &WalDumpArgs, out: &mut dyn Write) -> Result<(), S
         segs.iter().map(|s| s.bytes).sum::<u64>()
     )
     .map_err(w)?;
-    let (reader, from) =
-        open_log_reader(&ro, path, ctl.db_id, args.from.map(Lsn), ctl.redo_lsn).map_err(|e| e.to_string())?;
+    let reader = LogReader::open(&ro, path, args.from.map(Lsn)).map_err(|e| e.to_string())?;
+    let from = reader.start();
     if args.from.is_none() && segs.first().is_some_and(|s| s.start_lsn < from) {
         writeln!(
             out,
@@ -562,7 +545,7 @@ pub fn wal_dump_offline(args: &WalDumpArgs, out: &mut dyn Write) -> Result<(), S
         .map_err(w)?;
     }
     let f = DumpFilter { from: args.from, txn: args.txn, limit: args.limit };
-    dump(reader, from, ctl.redo_lsn, ctl.page_size, &f, out)
+    dump(reader, &f, out)
 }
 
 #[cfg(test)]

@@ -107,8 +107,14 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The engine settings these options stand for.
+    /// The engine settings these options stand for (public only with the
+    /// `unstable` feature).
+    #[cfg(feature = "unstable")]
     pub fn engine_options(&self) -> EngineOptions {
+        self.to_engine()
+    }
+
+    pub(crate) fn to_engine(&self) -> EngineOptions {
         let d = EngineOptions::default();
         EngineOptions {
             page_size: self.page_size,
@@ -316,14 +322,20 @@ impl Database {
 
     /// Open on any [`Vfs`] (the crash simulator uses a `SimVfs`).
     pub fn open_on(vfs: Arc<dyn Vfs>, path: &Path, opts: Options) -> Result<Database> {
-        Database::open_on_engine(vfs, path, opts.engine_options())
+        Database::on_engine(vfs, path, opts.to_engine())
     }
 
     /// Open on any [`Vfs`] with engine-level settings, which [`Options`]
     /// does not all expose — e.g. `wal.background = false`, so that every
     /// I/O call happens on the caller's thread in a fixed order, as the
-    /// fault-injection suites need to name the Nth call.
+    /// fault-injection suites need to name the Nth call. Only with the
+    /// `unstable` feature.
+    #[cfg(feature = "unstable")]
     pub fn open_on_engine(vfs: Arc<dyn Vfs>, path: &Path, opts: EngineOptions) -> Result<Database> {
+        Database::on_engine(vfs, path, opts)
+    }
+
+    fn on_engine(vfs: Arc<dyn Vfs>, path: &Path, opts: EngineOptions) -> Result<Database> {
         let engine = Engine::open(vfs, path, opts)?;
         let db = Database {
             shared: Arc::new(Shared { engine, catalog: Mutex::new(None) }),
@@ -349,8 +361,17 @@ impl Database {
         Ok(())
     }
 
-    /// The engine underneath (tools: the shell's WAL inspector, checks).
+    /// The engine underneath, for the workspace's tests and tools. Only
+    /// with the `unstable` feature: its buffer pool, data file and log can
+    /// write pages without logging them.
+    #[cfg(feature = "unstable")]
     pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// The engine underneath.
+    #[cfg(not(feature = "unstable"))]
+    pub(crate) fn engine(&self) -> &Engine {
         &self.shared.engine
     }
 
@@ -716,14 +737,10 @@ fn execute<S: PageStore>(s: &S, vfs: &dyn Vfs, p: &Prepared, cat: &Catalog, para
         Action::Pragma(pragma) => {
             out.columns = p.columns.clone();
             out.rows = if pragma.is_integrity_check() {
-                // SQLite reports the problems as rows; waldb's check stops
-                // at the first.
-                let row = match super::inspect::check_store(s) {
-                    Ok(_) => "ok".to_string(),
-                    Err(e @ (Error::Corrupt { .. } | Error::CorruptFile { .. } | Error::Sql(_))) => e.to_string(),
-                    Err(e) => return Err(e),
-                };
-                vec![vec![Value::Text(row)]]
+                // As SQLite does: one row per problem, or one "ok".
+                let report = crate::inspect::check::check_store(s);
+                let rows: Vec<Vec<Value>> = report.problems().map(|f| vec![Value::Text(f.message.clone())]).collect();
+                if rows.is_empty() { vec![vec![Value::Text("ok".into())]] } else { rows }
             } else {
                 pragma::run(s, pragma, cat)?
             };

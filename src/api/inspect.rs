@@ -10,26 +10,18 @@
 //! - [`Database::page_image`]: a page as the database sees it (through a
 //!   read transaction, so checksum-verified), and [`Database::raw_page`]: its
 //!   bytes in the data file, unverified, for showing a damaged page.
-//! - [`Database::check_integrity`]: the structural check of the committed
-//!   database — every tree well-formed, every index in step with its table,
-//!   every page owned once or free.
+//!
+//! The integrity check is in [`crate::inspect`] (`src/inspect/check.rs`).
 //!
 //! Everything here only reads. Offline callers pass a
-//! [`ReadOnlyVfs`](crate::io::ReadOnlyVfs), which makes that a guarantee.
+//! [`ReadOnlyVfs`], which makes that a guarantee.
 
-use std::collections::{BTreeSet, HashSet};
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::ids::{DbId, Lsn, PageId};
 use crate::io::{OpenMode, ReadOnlyVfs, Vfs};
-use crate::sql::catalog::Catalog;
-use crate::sql::table::{RowStore, index_key, rowid_of};
-use crate::storage::btree::{BTree, Direction};
-use crate::storage::check::{PageAccount, check_pages};
 use crate::storage::{Control, PageStore, header};
-use crate::value::Value;
 use crate::wal::{WalReader, scan, segment};
 
 use super::database::Database;
@@ -128,103 +120,11 @@ pub fn open_log_reader<'v>(
     Ok((WalReader::open(vfs, db_path, db_id, redo)?, redo))
 }
 
-/// What [`Database::check_integrity`] counted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct IntegrityReport {
-    /// Tables checked (the schema table included).
-    pub tables: usize,
-    /// Indexes checked (constraint indexes included).
-    pub indexes: usize,
-    /// Rows in every table.
-    pub rows: u64,
-    /// Entries in every index.
-    pub index_entries: u64,
-    /// The page accounting.
-    pub pages: PageAccount,
-}
-
-/// The structural check of [`Database::check_integrity`] over the pages
-/// `r` sees (a read transaction, or a write transaction's own view for
-/// `PRAGMA integrity_check` inside it).
-pub(crate) fn check_store<S: PageStore>(r: &S) -> Result<IntegrityReport> {
-    let cat = Catalog::load(r)?;
-    let mut report = IntegrityReport::default();
-    let mut owners: Vec<(String, Vec<PageId>)> = Vec::new();
-    for t in cat.tables.values() {
-        let store = RowStore::new(t);
-        owners.push((format!("table {}", t.name), store.pages(r)?));
-        let rows = store.scan_all(r)?;
-        report.tables += 1;
-        report.rows += rows.len() as u64;
-        for idx in cat.indexes_of(t) {
-            let tree = BTree::open(idx.root);
-            owners.push((format!("index {}", idx.name), tree.check(r)?.pages));
-            report.indexes += 1;
-            let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
-            let mut keys: HashSet<Vec<u8>> = HashSet::new();
-            for (rowid, row) in &rows {
-                let key = index_key(&idx, row, *rowid);
-                let null = idx.columns.iter().any(|&c| matches!(row.get(c), None | Some(Value::Null)));
-                if idx.unique && !null && !keys.insert(key[..key.len() - 8].to_vec()) {
-                    return Err(
-                        r.corrupt(idx.root, format!("unique index {} holds the key of row {rowid} twice", idx.name))
-                    );
-                }
-                expected.insert(key);
-            }
-            let mut c = tree.range(r, Bound::Unbounded, Bound::Unbounded, Direction::Forward)?;
-            while let Some((k, _)) = c.next(r)? {
-                if !expected.remove(&k) {
-                    return Err(r.corrupt(
-                        idx.root,
-                        format!(
-                            "index {} has an entry (rowid {:?}) that matches no row of {}",
-                            idx.name,
-                            rowid_of(&k),
-                            t.name
-                        ),
-                    ));
-                }
-                report.index_entries += 1;
-            }
-            if let Some(k) = expected.first() {
-                return Err(r.corrupt(
-                    idx.root,
-                    format!("row {:?} of {} has no entry in index {}", rowid_of(k), t.name, idx.name),
-                ));
-            }
-        }
-    }
-    let named: Vec<(&str, Vec<PageId>)> = owners.iter().map(|(n, p)| (n.as_str(), p.clone())).collect();
-    report.pages = check_pages(r, &named)?;
-    Ok(report)
-}
-
 impl Database {
-    /// Check the structure of the committed database: the catalog loads;
-    /// every table's and index's B+tree is well-formed and every row
-    /// decodes (overflow chains included); each index holds exactly one
-    /// entry per row of its table and nothing else, and a unique index no
-    /// two rows with equal non-NULL keys; every page after the header is
-    /// owned by exactly one structure or is on the free list. The first
-    /// problem is the error ([`Error::Corrupt`] naming a page); checksums
-    /// are verified on the way, as every read does. Fails while this handle
-    /// has a transaction open.
-    ///
-    /// ```
-    /// let db = waldb::Database::open_in_memory()?;
-    /// db.execute_batch("CREATE TABLE t(a INTEGER, b TEXT UNIQUE); CREATE INDEX ta ON t(a); \
-    ///                   INSERT INTO t VALUES (1, 'x'), (2, 'y');")?;
-    /// let report = db.check_integrity()?;
-    /// assert_eq!((report.rows, report.index_entries), (2 + 3, 4)); // 3 schema rows
-    /// # Ok::<(), waldb::Error>(())
-    /// ```
-    pub fn check_integrity(&self) -> Result<IntegrityReport> {
-        if self.in_transaction() {
-            return Err(crate::errinput!("a transaction is open on this handle; COMMIT or ROLLBACK first"));
-        }
-        let r = self.engine().begin_read()?;
-        check_store(&r)
+    /// A read-only view of the file system the database lives on, for
+    /// reading its files beside it (e.g. [`crate::inspect::LogReader`]).
+    pub fn read_only_vfs(&self) -> ReadOnlyVfs {
+        ReadOnlyVfs::new(self.engine().vfs().clone())
     }
 
     /// The state of the WAL: segments, LSNs, the last checkpoint.

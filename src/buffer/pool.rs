@@ -16,7 +16,7 @@
 //!
 //! # Rules kept here
 //!
-//! 1. **The WAL rule (`docs/DESIGN.md` invariant 1).** [`BufferPool::write_back`] is the only
+//! 1. **The WAL rule (`docs/DESIGN.md` invariant 1).** `BufferPool::write_back` is the only
 //!    path to the disk, and it first asks the [`LogFlusher`] to make the log
 //!    durable up to the page's LSN.
 //! 2. **No steal (`docs/DESIGN.md` invariant 3).** A frame marked *uncommitted* (see

@@ -14,7 +14,7 @@
 //!   [`build`]: the text and blob values they make, bounded in size;
 //!   [`builtins`] ([`datetime`], [`math`], `printf`) the rest of SQLite's
 //!   scalar functions.
-//! - [`print`] and [`explain`]: SQL and plans as text.
+//! - [`print`](mod@print) and [`explain`]: SQL and plans as text.
 //! - [`printf`] and [`fp`]: SQLite's `printf` and its rendering of reals.
 
 pub mod alter;

@@ -13,7 +13,7 @@ use crate::storage::header;
 use crate::storage::page::{self, PageType};
 use crate::storage::store::PageStore;
 
-/// What [`check_pages`] counted.
+/// What the page accounting of an integrity check counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PageAccount {
     /// Pages in use according to the header (page 0 included).

@@ -4,7 +4,7 @@
 //! - [`header`]: page 0, the file header.
 //! - [`heap_page`]: the slotted page of tuples.
 //! - [`control`]: the control file: where recovery starts.
-//! - [`file`]: the locked data file: verified reads, sealed writes, growth,
+//! - [`file`](mod@file): the locked data file: verified reads, sealed writes, growth,
 //!   sync, and the fail-stop latch.
 //! - [`store`]: the [`PageStore`] trait through which the page-level
 //!   structures below reach pages, so they can run over the buffer pool (and

@@ -3,7 +3,7 @@
 //!
 //! - [`engine`]: [`Engine`], one open database: open (create or recover),
 //!   begin, checkpoint, close, statistics; the concurrency rules.
-//! - [`write`]: [`WriteTxn`], page access with before-images, commit and
+//! - [`write`](mod@write): [`WriteTxn`], page access with before-images, commit and
 //!   rollback; the life of a commit.
 //! - [`read`]: [`ReadTxn`], shared read access to durable data.
 //! - [`log`]: page-change and full-page-image payloads, diff and redo.

@@ -1,6 +1,6 @@
 //! The write-ahead log: the single source of truth for durability.
 //!
-//! - [`format`]: segment header and record layouts (byte tables), CRC32C.
+//! - [`format`](mod@format): segment header and record layouts (byte tables), CRC32C.
 //! - [`segment`]: segment files: names, crash-safe creation, recycling.
 //! - [`writer`]: append, group commit, fail stop, durability modes.
 //! - [`reader`]: verified reading, torn tail versus corruption.
