@@ -1,126 +1,10 @@
-//! Execution: operators pull rows from their inputs (iterators over a page
-//! store), expressions are evaluated against the current row.
-//!
-//! Blocking operators (sort, aggregate, distinct sets, compound sets) hold
-//! their rows in memory; scans, filters, projections and joins stream.
-//! Subqueries that do not read an enclosing row run once per statement and
-//! are cached; correlated ones run once per outer row.
+//! The operators: each opens into a [`RowIter`] over its inputs. Scans
+//! stream through B+tree cursors; sort, aggregate, distinct and compound
+//! sets hold their rows in memory.
 
-use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
-use std::ops::Bound;
-use std::rc::Rc;
+use super::*;
 
-use crate::error::{Error, Result};
-use crate::io::Vfs;
-use crate::storage::PageStore;
-use crate::storage::btree::keycode::encode_value;
-use crate::storage::btree::{BTree, Cursor, Direction};
-use crate::value::{Value, sql_cmp};
-
-use super::ast::{BinaryOp, SetOp, UnaryOp};
-use super::func::{self, AggState, Scalar};
-use super::plan::{Access, AggSpec, CExpr, Node, RangeBound, SortKey, SubPlan};
-use super::table::{RowCursor, RowStore, key_prefix, rowid_of};
-use super::types::{self, Affinity, apply_affinity, compare, truth};
-use super::{builtins, datetime};
-
-/// A row.
-pub type Row = Vec<Value>;
-
-/// What a subquery evaluated to, cached when it is not correlated.
-#[derive(Clone, Debug)]
-enum SubValue {
-    Rows(Rc<Vec<Row>>),
-}
-
-/// The state of one statement's execution.
-pub struct Ctx<'a, S: PageStore> {
-    /// The page store rows are read from.
-    pub store: &'a S,
-    /// Bound parameters.
-    pub params: &'a [Value],
-    /// The statement's subqueries.
-    pub subs: &'a [SubPlan],
-    /// Rows of the enclosing queries, innermost last.
-    outer: Vec<Row>,
-    sub_cache: HashMap<usize, SubValue>,
-    derived: HashMap<usize, Rc<Vec<Row>>>,
-    /// The clock and randomness for `'now'`, `random()` (none: 1970 and a
-    /// fixed seed).
-    vfs: Option<&'a dyn Vfs>,
-    /// The statement's time, read at its first use (SQLite: per statement).
-    now_ms: Option<i64>,
-    /// The state of `random()`'s generator, seeded at its first use.
-    rng: Option<u64>,
-}
-
-impl<S: PageStore> std::fmt::Debug for Ctx<'_, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Ctx({} params)", self.params.len())
-    }
-}
-
-impl<'a, S: PageStore> Ctx<'a, S> {
-    /// A context for one execution.
-    pub fn new(store: &'a S, params: &'a [Value], subs: &'a [SubPlan]) -> Ctx<'a, S> {
-        Ctx {
-            store,
-            params,
-            subs,
-            outer: Vec::new(),
-            sub_cache: HashMap::new(),
-            derived: HashMap::new(),
-            vfs: None,
-            now_ms: None,
-            rng: None,
-        }
-    }
-
-    /// Take the statement's time and randomness from `vfs`.
-    pub fn with_vfs(mut self, vfs: &'a dyn Vfs) -> Ctx<'a, S> {
-        self.vfs = Some(vfs);
-        self
-    }
-}
-
-impl<S: PageStore> datetime::Env for Ctx<'_, S> {
-    fn now_unix_ms(&mut self) -> i64 {
-        let vfs = self.vfs;
-        *self.now_ms.get_or_insert_with(|| vfs.map_or(0, |v| v.now_unix_ms()))
-    }
-}
-
-impl<S: PageStore> builtins::Env for Ctx<'_, S> {
-    fn random_u64(&mut self) -> u64 {
-        let vfs = self.vfs;
-        let state = self.rng.get_or_insert_with(|| vfs.map_or(0x5EED, |v| v.random_u64()));
-        // splitmix64.
-        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-/// A source of rows.
-pub trait RowIter<S: PageStore> {
-    /// The next row, or `None` at the end.
-    fn next(&mut self, cx: &mut Ctx<'_, S>) -> Result<Option<Row>>;
-}
-
-/// Run `node` to completion.
-pub fn collect<S: PageStore>(node: &Node, cx: &mut Ctx<'_, S>) -> Result<Vec<Row>> {
-    let mut it = open(node, cx, &[])?;
-    let mut out = Vec::new();
-    while let Some(r) = it.next(cx)? {
-        out.push(r);
-    }
-    Ok(out)
-}
-
-struct VecIter(std::vec::IntoIter<Row>);
+pub(super) struct VecIter(std::vec::IntoIter<Row>);
 
 impl<S: PageStore> RowIter<S> for VecIter {
     fn next(&mut self, _: &mut Ctx<'_, S>) -> Result<Option<Row>> {
@@ -128,7 +12,7 @@ impl<S: PageStore> RowIter<S> for VecIter {
     }
 }
 
-struct RcIter {
+pub(super) struct RcIter {
     rows: Rc<Vec<Row>>,
     at: usize,
 }
@@ -219,7 +103,7 @@ pub fn open<'n, S: PageStore + 'n>(
     })
 }
 
-fn cmp_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
+pub(super) fn cmp_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
     for ((x, y), k) in a.iter().zip(b).zip(keys) {
         let o = match (matches!(x, Value::Null), matches!(y, Value::Null)) {
             (true, true) => Ordering::Equal,
@@ -251,7 +135,7 @@ fn cmp_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
 
 /// The memcomparable key of values: equal values (1 and 1.0, two NULLs)
 /// give equal keys, for DISTINCT, GROUP BY and set operations.
-fn row_key(vals: &[Value]) -> Vec<u8> {
+pub(super) fn row_key(vals: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(vals.len() * 10);
     for v in vals {
         encode_value(&mut out, v);
@@ -259,7 +143,7 @@ fn row_key(vals: &[Value]) -> Vec<u8> {
     out
 }
 
-struct FilterIter<'n, S: PageStore> {
+pub(super) struct FilterIter<'n, S: PageStore> {
     input: Box<dyn RowIter<S> + 'n>,
     pred: &'n CExpr,
 }
@@ -275,7 +159,7 @@ impl<'n, S: PageStore + 'n> RowIter<S> for FilterIter<'n, S> {
     }
 }
 
-struct ProjectIter<'n, S: PageStore> {
+pub(super) struct ProjectIter<'n, S: PageStore> {
     input: Box<dyn RowIter<S> + 'n>,
     exprs: &'n [CExpr],
 }
@@ -289,7 +173,7 @@ impl<'n, S: PageStore + 'n> RowIter<S> for ProjectIter<'n, S> {
     }
 }
 
-struct TrimIter<'n, S: PageStore> {
+pub(super) struct TrimIter<'n, S: PageStore> {
     input: Box<dyn RowIter<S> + 'n>,
     width: usize,
 }
@@ -303,7 +187,7 @@ impl<'n, S: PageStore + 'n> RowIter<S> for TrimIter<'n, S> {
     }
 }
 
-struct DistinctIter<'n, S: PageStore> {
+pub(super) struct DistinctIter<'n, S: PageStore> {
     input: Box<dyn RowIter<S> + 'n>,
     width: usize,
     seen: HashSet<Vec<u8>>,
@@ -320,7 +204,7 @@ impl<'n, S: PageStore + 'n> RowIter<S> for DistinctIter<'n, S> {
     }
 }
 
-struct LimitIter<'n, S: PageStore> {
+pub(super) struct LimitIter<'n, S: PageStore> {
     input: Box<dyn RowIter<S> + 'n>,
     remaining: Option<u64>,
     skip: u64,
@@ -347,7 +231,7 @@ impl<'n, S: PageStore + 'n> RowIter<S> for LimitIter<'n, S> {
     }
 }
 
-struct JoinIter<'n, S: PageStore> {
+pub(super) struct JoinIter<'n, S: PageStore> {
     left: Box<dyn RowIter<S> + 'n>,
     right_node: &'n Node,
     right: Option<Box<dyn RowIter<S> + 'n>>,
@@ -397,7 +281,7 @@ impl<'n, S: PageStore + 'n> RowIter<S> for JoinIter<'n, S> {
 
 /// Rows of a table through its access path: the table's columns, then the
 /// rowid.
-enum ScanIter<'t> {
+pub(super) enum ScanIter<'t> {
     Rows(RowCursor<'t>),
     Rowids { store: RowStore<'t>, want: Option<&'t [bool]>, ids: std::vec::IntoIter<i64> },
     Index { store: RowStore<'t>, want: Option<&'t [bool]>, cursors: Vec<Cursor>, at: usize, seen: Option<HashSet<i64>> },
@@ -447,14 +331,14 @@ impl<S: PageStore> RowIter<S> for ScanIter<'_> {
 }
 
 /// A value as a rowid for lookup, if it can equal one.
-fn as_rowid(v: &Value) -> Option<i64> {
+pub(super) fn as_rowid(v: &Value) -> Option<i64> {
     match apply_affinity(v.clone(), Affinity::Integer) {
         Value::Integer(i) => Some(i),
         _ => None,
     }
 }
 
-fn rowid_bound(
+pub(super) fn rowid_bound(
     b: &Option<RangeBound>,
     lower: bool,
     left: &[Value],
@@ -479,8 +363,8 @@ fn rowid_bound(
     })
 }
 
-fn open_scan<'t, S: PageStore>(
-    table: &'t super::catalog::Table,
+pub(super) fn open_scan<'t, S: PageStore>(
+    table: &'t crate::sql::catalog::Table,
     access: &Access,
     desc: bool,
     want: Option<&'t [bool]>,
@@ -591,7 +475,7 @@ fn open_scan<'t, S: PageStore>(
     })
 }
 
-fn bref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+pub(super) fn bref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     match b {
         Bound::Included(v) => Bound::Included(v.as_slice()),
         Bound::Excluded(v) => Bound::Excluded(v.as_slice()),
@@ -601,7 +485,7 @@ fn bref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 
 /// Group and aggregate: per group the last input row, the group values and
 /// the aggregate results.
-fn aggregate<S: PageStore>(
+pub(super) fn aggregate<S: PageStore>(
     mut input: Box<dyn RowIter<S> + '_>,
     group: &[CExpr],
     aggs: &[AggSpec],
@@ -672,7 +556,13 @@ fn aggregate<S: PageStore>(
     Ok(out)
 }
 
-fn compound<S: PageStore>(op: SetOp, l: &Node, r: &Node, cx: &mut Ctx<'_, S>, left: &[Value]) -> Result<Vec<Row>> {
+pub(super) fn compound<S: PageStore>(
+    op: SetOp,
+    l: &Node,
+    r: &Node,
+    cx: &mut Ctx<'_, S>,
+    left: &[Value],
+) -> Result<Vec<Row>> {
     let mut lrows = Vec::new();
     let mut it = open(l, cx, left)?;
     while let Some(row) = it.next(cx)? {
@@ -703,385 +593,4 @@ fn compound<S: PageStore>(op: SetOp, l: &Node, r: &Node, cx: &mut Ctx<'_, S>, le
             lrows.into_iter().filter(|r| right.contains(&row_key(r)) && seen.insert(row_key(r))).collect()
         }
     })
-}
-
-/// Rows of subquery `id` evaluated for the current row.
-fn sub_rows<S: PageStore>(id: usize, row: &[Value], cx: &mut Ctx<'_, S>) -> Result<Rc<Vec<Row>>> {
-    let sub = cx.subs.get(id).ok_or_else(|| Error::Sql(format!("no subquery {id}")))?;
-    if !sub.correlated
-        && let Some(SubValue::Rows(r)) = cx.sub_cache.get(&id)
-    {
-        return Ok(r.clone());
-    }
-    let subs = cx.subs;
-    let plan = &subs[id].plan;
-    cx.outer.push(row.to_vec());
-    let rows = collect(&plan.root, cx);
-    cx.outer.pop();
-    let rows = Rc::new(rows?);
-    if !subs[id].correlated {
-        cx.sub_cache.insert(id, SubValue::Rows(rows.clone()));
-    }
-    Ok(rows)
-}
-
-fn bool_value(b: Option<bool>) -> Value {
-    match b {
-        None => Value::Null,
-        Some(b) => Value::Integer(i64::from(b)),
-    }
-}
-
-/// SQL `LIKE` (case-insensitive for ASCII; `%`, `_`, an escape) and `GLOB`
-/// (case-sensitive; `*`, `?`, `[…]`).
-pub fn like(text: &str, pattern: &str, escape: Option<char>, glob: bool) -> bool {
-    let t: Vec<char> = text.chars().collect();
-    let p: Vec<char> = pattern.chars().collect();
-    fn eq(a: char, b: char, glob: bool) -> bool {
-        if glob { a == b } else { a.eq_ignore_ascii_case(&b) }
-    }
-    fn go(t: &[char], p: &[char], esc: Option<char>, glob: bool) -> bool {
-        let (many, one) = if glob { ('*', '?') } else { ('%', '_') };
-        let mut ti = 0;
-        let mut pi = 0;
-        let mut star: Option<(usize, usize)> = None;
-        while ti < t.len() {
-            if pi < p.len() {
-                let c = p[pi];
-                if Some(c) == esc && !glob && pi + 1 < p.len() {
-                    if eq(t[ti], p[pi + 1], glob) {
-                        ti += 1;
-                        pi += 2;
-                        continue;
-                    }
-                } else if c == many {
-                    star = Some((pi, ti));
-                    pi += 1;
-                    continue;
-                } else if c == one {
-                    ti += 1;
-                    pi += 1;
-                    continue;
-                } else if glob && c == '[' {
-                    if let Some(end) = p[pi + 1..].iter().position(|&x| x == ']').map(|e| pi + 1 + e) {
-                        let class = &p[pi + 1..end];
-                        let (neg, class) = match class.first() {
-                            Some('^') => (true, &class[1..]),
-                            _ => (false, class),
-                        };
-                        let mut hit = false;
-                        let mut i = 0;
-                        while i < class.len() {
-                            if i + 2 < class.len() && class[i + 1] == '-' {
-                                hit |= class[i] <= t[ti] && t[ti] <= class[i + 2];
-                                i += 3;
-                            } else {
-                                hit |= class[i] == t[ti];
-                                i += 1;
-                            }
-                        }
-                        if hit != neg {
-                            ti += 1;
-                            pi = end + 1;
-                            continue;
-                        }
-                    }
-                } else if eq(t[ti], c, glob) {
-                    ti += 1;
-                    pi += 1;
-                    continue;
-                }
-            }
-            match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            }
-        }
-        p[pi..].iter().all(|&c| c == many)
-    }
-    go(&t, &p, escape, glob)
-}
-
-fn cmp_op(op: BinaryOp, o: Ordering) -> bool {
-    match op {
-        BinaryOp::Eq => o.is_eq(),
-        BinaryOp::NotEq => o.is_ne(),
-        BinaryOp::Lt => o.is_lt(),
-        BinaryOp::LtEq => o.is_le(),
-        BinaryOp::Gt => o.is_gt(),
-        _ => o.is_ge(),
-    }
-}
-
-/// The three-valued result of `x [NOT] IN (…)`: true on an equal
-/// candidate, NULL if none was equal but some comparison was NULL.
-#[derive(Default)]
-struct Membership {
-    found: bool,
-    null: bool,
-}
-
-impl Membership {
-    /// Record one comparison; true once a candidate is equal (stop).
-    fn test(&mut self, c: Option<Ordering>) -> bool {
-        match c {
-            Some(Ordering::Equal) => self.found = true,
-            None => self.null = true,
-            _ => {}
-        }
-        self.found
-    }
-
-    fn result(&self, negated: bool) -> Value {
-        let r = if self.found {
-            Some(true)
-        } else if self.null {
-            None
-        } else {
-            Some(false)
-        };
-        bool_value(if negated { r.map(|b| !b) } else { r })
-    }
-}
-
-/// Evaluate an expression against `row`.
-#[recursive::recursive]
-pub fn eval<S: PageStore>(e: &CExpr, row: &[Value], cx: &mut Ctx<'_, S>) -> Result<Value> {
-    Ok(match e {
-        CExpr::Const(v) => v.clone(),
-        CExpr::Param(i) => cx.params.get(*i).cloned().unwrap_or(Value::Null),
-        CExpr::Col { idx, .. } => row.get(*idx).cloned().unwrap_or(Value::Null),
-        CExpr::Outer { depth, idx, .. } => {
-            let n = cx.outer.len();
-            n.checked_sub(*depth)
-                .and_then(|i| cx.outer.get(i))
-                .and_then(|r| r.get(*idx))
-                .cloned()
-                .unwrap_or(Value::Null)
-        }
-        CExpr::Unary(op, a) => {
-            let v = eval(a, row, cx)?;
-            match op {
-                UnaryOp::Neg => types::neg(&v),
-                UnaryOp::Plus => v,
-                UnaryOp::Not => bool_value(truth(&v).map(|b| !b)),
-                UnaryOp::BitNot => match v {
-                    Value::Null => Value::Null,
-                    other => Value::Integer(!types::to_int(&other)),
-                },
-            }
-        }
-        CExpr::Binary(op, a, b) => match op {
-            BinaryOp::And => {
-                let x = truth(&eval(a, row, cx)?);
-                if x == Some(false) {
-                    return Ok(Value::Integer(0));
-                }
-                let y = truth(&eval(b, row, cx)?);
-                bool_value(match (x, y) {
-                    (_, Some(false)) => Some(false),
-                    (Some(true), Some(true)) => Some(true),
-                    _ => None,
-                })
-            }
-            BinaryOp::Or => {
-                let x = truth(&eval(a, row, cx)?);
-                if x == Some(true) {
-                    return Ok(Value::Integer(1));
-                }
-                let y = truth(&eval(b, row, cx)?);
-                bool_value(match (x, y) {
-                    (_, Some(true)) => Some(true),
-                    (Some(false), Some(false)) => Some(false),
-                    _ => None,
-                })
-            }
-            _ => {
-                let x = eval(a, row, cx)?;
-                let y = eval(b, row, cx)?;
-                binary(*op, &x, a.affinity(), &y, b.affinity())?
-            }
-        },
-        CExpr::IsNull(a, negated) => Value::Integer(i64::from(matches!(eval(a, row, cx)?, Value::Null) != *negated)),
-        CExpr::Between(a, lo, hi, negated) => {
-            let v = eval(a, row, cx)?;
-            let l = eval(lo, row, cx)?;
-            let h = eval(hi, row, cx)?;
-            let aa = a.affinity();
-            let ge = compare(&v, aa, &l, lo.affinity()).map(Ordering::is_ge);
-            let le = compare(&v, aa, &h, hi.affinity()).map(Ordering::is_le);
-            let r = match (ge, le) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            };
-            bool_value(if *negated { r.map(|b| !b) } else { r })
-        }
-        CExpr::InList(a, list, negated) => {
-            let v = eval(a, row, cx)?;
-            if matches!(v, Value::Null) {
-                return Ok(if list.is_empty() { Value::Integer(i64::from(*negated)) } else { Value::Null });
-            }
-            // `a IN (x, y)` is `a = +x OR a = +y`: the list's values have
-            // no affinity, even columns and CASTs (SQLite's rule).
-            let mut m = Membership::default();
-            for x in list {
-                let w = eval(x, row, cx)?;
-                if m.test(compare(&v, a.affinity(), &w, None)) {
-                    break;
-                }
-            }
-            m.result(*negated)
-        }
-        CExpr::InSub(a, id, negated) => {
-            let v = eval(a, row, cx)?;
-            let rows = sub_rows(*id, row, cx)?;
-            if matches!(v, Value::Null) {
-                return Ok(if rows.is_empty() { Value::Integer(i64::from(*negated)) } else { Value::Null });
-            }
-            let aff = cx.subs.get(*id).and_then(|s| s.plan.affinities.first().copied().flatten());
-            let mut m = Membership::default();
-            for r in rows.iter() {
-                if m.test(compare(&v, a.affinity(), r.first().unwrap_or(&Value::Null), aff)) {
-                    break;
-                }
-            }
-            m.result(*negated)
-        }
-        CExpr::Exists(id, negated) => {
-            let rows = sub_rows(*id, row, cx)?;
-            Value::Integer(i64::from(rows.is_empty() == *negated))
-        }
-        CExpr::ScalarSub(id, _) => {
-            let rows = sub_rows(*id, row, cx)?;
-            rows.first().and_then(|r| r.first().cloned()).unwrap_or(Value::Null)
-        }
-        CExpr::Like(a, p, esc, negated, glob) => {
-            let v = eval(a, row, cx)?;
-            let pat = eval(p, row, cx)?;
-            let esc = match esc {
-                Some(e) => match types::to_text(&eval(e, row, cx)?) {
-                    Some(s) if s.chars().count() == 1 => s.chars().next(),
-                    Some(_) => return Err(Error::Sql("ESCAPE expression must be a single character".into())),
-                    None => return Ok(Value::Null),
-                },
-                None => None,
-            };
-            match (types::to_text(&v), types::to_text(&pat)) {
-                (Some(t), Some(pt)) => Value::Integer(i64::from(like(&t, &pt, esc, *glob) != *negated)),
-                _ => Value::Null,
-            }
-        }
-        CExpr::Case(operand, whens, else_) => {
-            match operand {
-                Some(o) => {
-                    let v = eval(o, row, cx)?;
-                    for (w, t) in whens {
-                        let wv = eval(w, row, cx)?;
-                        if compare(&v, o.affinity(), &wv, w.affinity()) == Some(Ordering::Equal) {
-                            return eval(t, row, cx);
-                        }
-                    }
-                }
-                None => {
-                    for (w, t) in whens {
-                        if truth(&eval(w, row, cx)?) == Some(true) {
-                            return eval(t, row, cx);
-                        }
-                    }
-                }
-            }
-            match else_ {
-                Some(e) => eval(e, row, cx)?,
-                None => Value::Null,
-            }
-        }
-        CExpr::Cast(a, t) => types::cast(&eval(a, row, cx)?, t)?,
-        CExpr::Func(Scalar::Ext(g), args) => {
-            let vals = args.iter().map(|x| eval(x, row, cx)).collect::<Result<Vec<_>>>()?;
-            builtins::call(*g, &vals, cx)?
-        }
-        CExpr::Func(f, args) => {
-            // f(column) reads the row's value in place: no copy of a long
-            // text or blob just to measure or convert it.
-            if let [CExpr::Col { idx, .. }] = args.as_slice()
-                && let Some(v) = row.get(*idx)
-            {
-                return func::call(*f, std::slice::from_ref(v));
-            }
-            let vals = args.iter().map(|x| eval(x, row, cx)).collect::<Result<Vec<_>>>()?;
-            func::call(*f, &vals)?
-        }
-    })
-}
-
-/// A binary operator other than AND/OR on evaluated operands.
-pub fn binary(op: BinaryOp, x: &Value, xa: Option<Affinity>, y: &Value, ya: Option<Affinity>) -> Result<Value> {
-    Ok(match op {
-        BinaryOp::Add => types::add(x, y),
-        BinaryOp::Sub => types::sub(x, y),
-        BinaryOp::Mul => types::mul(x, y),
-        BinaryOp::Div => types::div(x, y),
-        BinaryOp::Mod => types::rem(x, y),
-        BinaryOp::Concat => super::build::concat(x, y)?,
-        BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => {
-            bool_value(compare(x, xa, y, ya).map(|o| cmp_op(op, o)))
-        }
-        BinaryOp::Is | BinaryOp::IsNot => {
-            let same = match (x, y) {
-                (Value::Null, Value::Null) => true,
-                (Value::Null, _) | (_, Value::Null) => false,
-                _ => compare(x, xa, y, ya) == Some(Ordering::Equal),
-            };
-            Value::Integer(i64::from(same == (op == BinaryOp::Is)))
-        }
-        BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::ShiftLeft | BinaryOp::ShiftRight => {
-            if matches!(x, Value::Null) || matches!(y, Value::Null) {
-                return Ok(Value::Null);
-            }
-            let (a, b) = (types::to_int(x), types::to_int(y));
-            Value::Integer(match op {
-                BinaryOp::BitAnd => a & b,
-                BinaryOp::BitOr => a | b,
-                BinaryOp::ShiftLeft => shift(a, b),
-                _ => shift(a, b.saturating_neg()),
-            })
-        }
-        BinaryOp::And | BinaryOp::Or => return Err(Error::Sql("AND/OR evaluated out of place".into())),
-    })
-}
-
-fn shift(a: i64, b: i64) -> i64 {
-    if b >= 64 {
-        0
-    } else if b >= 0 {
-        a << b
-    } else if b <= -64 {
-        if a < 0 { -1 } else { 0 }
-    } else {
-        a >> -b
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_and_glob_follow_sqlite() {
-        assert!(like("abc", "A%", None, false));
-        assert!(like("abc", "_b_", None, false));
-        assert!(!like("abc", "A*", None, true));
-        assert!(like("abc", "a*", None, true));
-        assert!(like("a%c", "a\\%c", Some('\\'), false));
-        assert!(!like("abc", "a\\%c", Some('\\'), false));
-        assert!(like("b", "[a-c]", None, true));
-        assert!(!like("d", "[a-c]", None, true));
-        assert!(like("", "%", None, false));
-        assert!(like("anything", "%thing", None, false));
-    }
 }
