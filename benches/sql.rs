@@ -1,7 +1,7 @@
 //! SQL execution benchmarks (criterion) on an in-memory database, so the
 //! figures are CPU only — parsing and planning, row inserts, point lookups
 //! and scans — and a regression shows in the SQL layer, not the disk. The
-//! side-by-side comparison with SQLite on real files is `benches/compare.rs`.
+//! side-by-side comparison with SQLite on real files is `benches/compare/`.
 //!
 //! Run: `cargo bench --bench sql`.
 

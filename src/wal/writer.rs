@@ -20,7 +20,7 @@
 //!    committers to join its batch — tried until 2026-11 — made batches
 //!    twice as large but the whole cycle slower: 8 committers 9,600 →
 //!    11,900 commits/s and 16 committers 16,600 → 19,900 without it, same
-//!    disk, `benches/compare.rs`. `commit_delay` still makes every leader
+//!    disk, `benches/compare/`. `commit_delay` still makes every leader
 //!    wait, as PostgreSQL's does.)
 //! 3. Nobody returns from `flush_to` before the sync covering their record
 //!    returned `Ok` (`docs/DESIGN.md` invariant 2).
