@@ -59,6 +59,44 @@
 //!  src/io         Vfs trait: OsVfs (real files) and SimVfs (faulty, in memory)
 //! ```
 //!
+//! ## The life of a commit
+//!
+//! `db.execute("INSERT INTO t VALUES (1, 'a')", ())` outside a transaction,
+//! with the default `Durability::Full` (docs/DESIGN.md has the invariants
+//! each step keeps):
+//!
+//! 1. **Begin.** The engine (`src/txn`) takes the writer lock (one writer
+//!    at a time) and opens a write transaction with a fresh transaction id.
+//! 2. **Change pages.** The SQL layer changes B+tree pages through the
+//!    transaction. The first touch of a page keeps its before-image (for
+//!    rollback) and marks its buffer-pool frame *uncommitted*: the pool
+//!    never writes such a page to the data file (no steal), so the data
+//!    file never holds a change that was not committed.
+//! 3. **Log.** `commit` appends `BEGIN`, one record per changed page (a
+//!    full image the first time a page changes after a checkpoint, byte
+//!    ranges after that) and `COMMIT` to the WAL's in-memory buffer
+//!    (`src/wal`). Each frame remembers the LSN of this `COMMIT`; the
+//!    writer lock is then released (early lock release), so the next
+//!    writer can start while this commit waits.
+//! 4. **Group flush.** The committer waits until its `COMMIT` is durable.
+//!    The first waiter becomes the leader: it writes everything appended so
+//!    far to the current segment and calls `fdatasync` once; every commit
+//!    in that range is durable with it (group commit). Only then does
+//!    `execute` return `Ok` — the acknowledgement that the commit survives
+//!    a crash. A failed write or sync poisons the log: every later commit
+//!    fails, nothing is acknowledged that is not on disk.
+//! 5. **Write back, later.** Dirty pages reach the data file when the pool
+//!    evicts them or a checkpoint flushes them — never before the log is
+//!    durable up to both the page's last record and the `COMMIT` of the
+//!    transaction that changed it (the WAL rule, in `src/buffer`). A
+//!    checkpoint then records the redo point in the control file, and
+//!    segments wholly before it are recycled.
+//! 6. **Recovery.** After a crash, `open` replays the log from the redo
+//!    point: page records of transactions with a durable `COMMIT` are
+//!    applied where the page's LSN is older (redo only, idempotent); those
+//!    without one are ignored. A torn tail ends the log; damage before it
+//!    is an error, never a silent truncation.
+//!
 //! `io` is the only module that touches the operating system's files; every
 //! other layer goes through the [`vfs::Vfs`] trait, so the crash simulator
 //! ([`vfs::SimVfs`]) can stand in for the disk.

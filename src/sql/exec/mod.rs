@@ -8,9 +8,9 @@
 //!
 //! - this file: the execution context ([`Ctx`]: page store, parameters,
 //!   cached subqueries) and the [`RowIter`] every operator implements;
-//! - [`operators`]: the operators of a plan — scans and access paths,
+//! - `operators`: the operators of a plan — scans and access paths,
 //!   filter, project, join, sort, distinct, limit, aggregate, compound;
-//! - [`eval`]: expression evaluation, comparison and `LIKE`/`GLOB`.
+//! - `eval`: expression evaluation, comparison and `LIKE`/`GLOB`.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};

@@ -26,13 +26,13 @@
 //!
 //! # Files
 //!
-//! - [`types`]: the plan itself — compiled expressions ([`CExpr`]), operators
+//! - `types`: the plan itself — compiled expressions ([`CExpr`]), operators
 //!   ([`Node`]), access paths ([`Access`]), the plan of a query and of a subquery.
 //! - this file: name resolution — the [`Scope`] an expression's names resolve
 //!   in, and the [`Planner`]'s state.
-//! - [`planner`]: statements and queries into plans (FROM, joins, WHERE,
+//! - `planner`: statements and queries into plans (FROM, joins, WHERE,
 //!   aggregates, compounds, ORDER BY, DML).
-//! - [`access`]: the choice of a rowid or index access path from the
+//! - `access`: the choice of a rowid or index access path from the
 //!   conditions on a table, pruning of unread columns, sorts an index makes
 //!   unnecessary.
 
