@@ -122,47 +122,19 @@
 // unused. They stay until the layout work moves or removes them.
 #![cfg_attr(not(feature = "unstable"), allow(dead_code, unused_imports))]
 
+/// Declares the layer modules: `pub` with the `unstable` feature, private
+/// without it.
+macro_rules! layer_modules {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "unstable")]
+        pub mod $name;
+        #[cfg(not(feature = "unstable"))]
+        mod $name;
+    )*};
+}
+
 // The layer modules: private unless the `unstable` feature is on.
-#[cfg(feature = "unstable")]
-pub mod api;
-#[cfg(not(feature = "unstable"))]
-mod api;
-#[cfg(feature = "unstable")]
-pub mod buffer;
-#[cfg(not(feature = "unstable"))]
-mod buffer;
-#[cfg(feature = "unstable")]
-pub mod error;
-#[cfg(not(feature = "unstable"))]
-mod error;
-#[cfg(feature = "unstable")]
-pub mod ids;
-#[cfg(not(feature = "unstable"))]
-mod ids;
-#[cfg(feature = "unstable")]
-pub mod io;
-#[cfg(not(feature = "unstable"))]
-mod io;
-#[cfg(feature = "unstable")]
-pub mod sql;
-#[cfg(not(feature = "unstable"))]
-mod sql;
-#[cfg(feature = "unstable")]
-pub mod storage;
-#[cfg(not(feature = "unstable"))]
-mod storage;
-#[cfg(feature = "unstable")]
-pub mod txn;
-#[cfg(not(feature = "unstable"))]
-mod txn;
-#[cfg(feature = "unstable")]
-pub mod value;
-#[cfg(not(feature = "unstable"))]
-mod value;
-#[cfg(feature = "unstable")]
-pub mod wal;
-#[cfg(not(feature = "unstable"))]
-mod wal;
+layer_modules!(api, buffer, error, ids, io, sql, storage, txn, value, wal);
 
 // The public API.
 pub mod inspect;

@@ -53,9 +53,12 @@
 //! is random unless `PROPTEST_RNG_SEED` is); a failure is shrunk and printed as a minimal SQL script. Failing seeds are
 //! kept in `proptest-regressions/differential.txt`.
 
+mod common;
+
 use std::cmp::Ordering;
 use std::fmt;
 
+use common::sqlite::{Rows, sqlite_rows, waldb_rows};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -1298,38 +1301,6 @@ fn render_case(c: &Case) -> Vec<Stmt> {
 // Running and comparing
 // ---------------------------------------------------------------------------
 
-type Rows = Vec<Vec<Value>>;
-
-fn sqlite_value(v: rusqlite::types::Value) -> Value {
-    use rusqlite::types::Value as Sv;
-    match v {
-        Sv::Null => Value::Null,
-        Sv::Integer(i) => Value::Integer(i),
-        Sv::Real(r) => Value::Real(r),
-        Sv::Text(s) => Value::Text(s),
-        Sv::Blob(b) => Value::Blob(b),
-    }
-}
-
-fn sqlite_query(c: &rusqlite::Connection, sql: &str) -> Result<Rows, String> {
-    let mut st = c.prepare(sql).map_err(|e| e.to_string())?;
-    let n = st.column_count();
-    let mut rows = st.query([]).map_err(|e| e.to_string())?;
-    let mut out = vec![];
-    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
-        let mut row = Vec::with_capacity(n);
-        for i in 0..n {
-            row.push(sqlite_value(r.get::<_, rusqlite::types::Value>(i).map_err(|e| e.to_string())?));
-        }
-        out.push(row);
-    }
-    Ok(out)
-}
-
-fn waldb_query(db: &Database, sql: &str) -> Result<Rows, String> {
-    db.query(sql, ()).map(|r| r.values()).map_err(|e| e.to_string())
-}
-
 fn close(x: f64, y: f64) -> bool {
     x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
 }
@@ -1450,7 +1421,7 @@ fn run_case(c: &Case) -> Result<(), TestCaseError> {
                 }
                 for t in 0..c.tables.len() {
                     let q = format!("SELECT * FROM t{t}");
-                    let (a, b) = (waldb_query(&w, &q), sqlite_query(&s, &q));
+                    let (a, b) = (waldb_rows(&w, &q), sqlite_rows(&s, &q));
                     let ok = match (&a, &b) {
                         (Ok(a), Ok(b)) => rows_match(&sorted(a), &sorted(b), same),
                         // Not created yet.
@@ -1470,7 +1441,7 @@ fn run_case(c: &Case) -> Result<(), TestCaseError> {
                 }
             }
             Kind::Query(m) => {
-                let (a, b) = (waldb_query(&w, &st.sql), sqlite_query(&s, &st.sql));
+                let (a, b) = (waldb_rows(&w, &st.sql), sqlite_rows(&s, &st.sql));
                 let why = match (&a, &b) {
                     (Ok(x), Ok(y)) => compare_rows(x.clone(), y.clone(), m),
                     (Err(_), Err(_)) => None,
@@ -1543,7 +1514,7 @@ fn replay() {
         println!("{stmt};");
         let upper = stmt.to_ascii_uppercase();
         if upper.starts_with("SELECT") || upper.starts_with("VALUES") || upper.starts_with("WITH") {
-            println!("waldb:  {}\nsqlite: {}", show(&waldb_query(&w, stmt)), show(&sqlite_query(&s, stmt)));
+            println!("waldb:  {}\nsqlite: {}", show(&waldb_rows(&w, stmt)), show(&sqlite_rows(&s, stmt)));
         } else {
             let ss = if upper.starts_with("CREATE TABLE") { format!("{stmt} STRICT") } else { stmt.to_string() };
             println!("waldb:  {:?}\nsqlite: {:?}", w.execute(stmt, ()), s.execute(&ss, []));

@@ -18,6 +18,9 @@
 //! which rusqlite's bundled SQLite is built without: those are checked
 //! against values SQLite's documentation gives.
 
+mod common;
+
+use common::sqlite::{sqlite_value, to_sqlite};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -32,28 +35,6 @@ struct Pair {
 }
 
 type Outcome = Result<Vec<Value>, String>;
-
-fn sqlite_value(v: rusqlite::types::Value) -> Value {
-    use rusqlite::types::Value as Sv;
-    match v {
-        Sv::Null => Value::Null,
-        Sv::Integer(i) => Value::Integer(i),
-        Sv::Real(r) => Value::Real(r),
-        Sv::Text(s) => Value::Text(s),
-        Sv::Blob(b) => Value::Blob(b),
-    }
-}
-
-fn to_sqlite(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as Sv;
-    match v {
-        Value::Null => Sv::Null,
-        Value::Integer(i) => Sv::Integer(*i),
-        Value::Real(r) => Sv::Real(*r),
-        Value::Text(s) => Sv::Text(s.clone()),
-        Value::Blob(b) => Sv::Blob(b.clone()),
-    }
-}
 
 impl Pair {
     fn new() -> Pair {

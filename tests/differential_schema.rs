@@ -26,6 +26,9 @@
 //! `PROPTEST_CASES` sets the number of cases (default [`DEFAULT_CASES`],
 //! fixed seed unless `PROPTEST_CASES` is set).
 
+mod common;
+
+use common::sqlite::{Rows, sqlite_rows, waldb_rows};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
@@ -216,38 +219,6 @@ fn render(op: &Op, types: &std::collections::HashMap<(String, String), usize>) -
         Op::Commit => "COMMIT".into(),
         Op::Rollback => "ROLLBACK".into(),
     }
-}
-
-type Rows = Vec<Vec<Value>>;
-
-fn sqlite_value(v: rusqlite::types::Value) -> Value {
-    match v {
-        rusqlite::types::Value::Null => Value::Null,
-        rusqlite::types::Value::Integer(i) => Value::Integer(i),
-        rusqlite::types::Value::Real(r) => Value::Real(r),
-        rusqlite::types::Value::Text(t) => Value::Text(t),
-        rusqlite::types::Value::Blob(b) => Value::Blob(b),
-    }
-}
-
-fn sqlite_rows(c: &rusqlite::Connection, sql: &str) -> Result<Rows, String> {
-    let mut st = c.prepare(sql).map_err(|e| e.to_string())?;
-    let n = st.column_count();
-    let mut rows = st.query([]).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
-        out.push(
-            (0..n)
-                .map(|i| r.get::<_, rusqlite::types::Value>(i).map(sqlite_value))
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    Ok(out)
-}
-
-fn waldb_rows(d: &Database, sql: &str) -> Result<Rows, String> {
-    d.query(sql, ()).map(|r| r.values()).map_err(|e| e.to_string())
 }
 
 /// Names and types of autoindexes differ; make both sides comparable.

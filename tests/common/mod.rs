@@ -7,6 +7,7 @@
 //! - [`sql_sim`]: the SQL-level harness (a workload through the public API
 //!   on `SimVfs`, its model, the runner that survives injected faults, and
 //!   the restart oracle);
+//! - [`sqlite`]: SQLite beside waldb for the differential suites;
 //! - here: a data file and buffer pool on any VFS, and proptest's case count
 //!   from the environment.
 //!
@@ -48,3 +49,4 @@ pub mod rng;
 pub mod scale;
 pub mod sim;
 pub mod sql_sim;
+pub mod sqlite;
