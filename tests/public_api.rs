@@ -26,6 +26,7 @@ const PUBLIC_ROOT: &[&str] = &[
     "Statement",
     "ToSql",
     "Transaction",
+    "quote_identifier",
     "PoolStats",
     "ConstraintKind",
     "Error",
