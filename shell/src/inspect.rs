@@ -245,7 +245,7 @@ fn describe(body: &RecordBody, page_size: usize) -> (String, String) {
 fn checkpoint(db: &Database, out: &mut dyn Write) -> Result<(), String> {
     idle(db, "checkpoint")?;
     let before = db.wal_info().map_err(|e| e.to_string())?;
-    let dirty = db.engine().pool().dirty_count();
+    let dirty = db.dirty_pages();
     let rep = db.checkpoint().map_err(|e| e.to_string())?;
     let after = db.wal_info().map_err(|e| e.to_string())?;
     let in_use = |i: &waldb::inspect::WalInfo| i.segments.iter().filter(|s| s.in_use).count();
@@ -293,7 +293,7 @@ fn bucket_text(i: usize) -> String {
 fn durability(db: &Database, out: &mut dyn Write) -> Result<(), String> {
     let st = db.stats();
     let wal = &st.wal;
-    let mode = match db.engine().options().wal.durability {
+    let mode = match db.durability() {
         Durability::Full => "FULL: every commit waits for the fsync that covers it".to_string(),
         Durability::Normal { interval } => {
             format!(
