@@ -139,7 +139,9 @@ layer_modules!(api, buffer, error, ids, io, sql, storage, txn, value, wal);
 // The public API.
 pub mod inspect;
 
-pub use api::{Database, FromSql, Options, Params, Row, RowIndex, Rows, Statement, ToSql, Transaction};
+pub use api::{
+    Database, FromSql, Options, Params, Row, RowIndex, Rows, Statement, ToSql, Transaction, quote_identifier,
+};
 pub use buffer::PoolStats;
 /// Crate-internal, so that `crate::errinput!` names it.
 pub(crate) use error::errinput;

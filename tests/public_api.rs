@@ -4,6 +4,9 @@
 //! only with the feature (issue 13 item 8: no unlogged page writes from safe
 //! code).
 //!
+//! The shell (crate `waldb-shell`) is built on the default features, so it
+//! uses the public API and nothing else (issue 18 item 4).
+//!
 //! A `compile_fail` doctest cannot do this job: the workspace's tests enable
 //! `unstable` through the self dev-dependency, and cargo unifies that into
 //! the build the doctests link against. So this reads the source.
@@ -26,6 +29,7 @@ const PUBLIC_ROOT: &[&str] = &[
     "Statement",
     "ToSql",
     "Transaction",
+    "quote_identifier",
     "PoolStats",
     "ConstraintKind",
     "Error",
@@ -135,4 +139,24 @@ fn the_engine_is_reachable_only_with_the_feature() {
         let before: Vec<&str> = db[..at].lines().rev().skip(1).take(1).collect();
         assert_eq!(before, ["    #[cfg(feature = \"unstable\")]"], "{sig} must be gated behind the unstable feature");
     }
+}
+
+/// The lines of a Cargo manifest that enable the `unstable` feature of
+/// waldb (in any dependency table).
+fn unstable_lines(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .filter(|l| l.contains("\"unstable\""))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn the_shell_builds_on_the_public_api_only() {
+    let lines = unstable_lines(&src("shell/Cargo.toml"));
+    assert!(lines.is_empty(), "shell/Cargo.toml enables waldb's unstable feature: {lines:?}");
+    let leaked = src("shell/Cargo.toml")
+        .replace("waldb = { path = \"..\" }", "waldb = { path = \"..\", features = [\"unstable\"] }");
+    assert_eq!(unstable_lines(&leaked).len(), 1, "the guard must notice the feature being turned on");
 }

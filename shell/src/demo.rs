@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use waldb::io::{LossMode, SimVfs, Vfs};
+use waldb::vfs::{LossMode, SimVfs, Vfs};
 use waldb::{Database, Options};
 
 /// Accounts in the bank.

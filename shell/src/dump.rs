@@ -6,8 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use waldb::sql::print::{ident, literal};
-use waldb::{Database, Value};
+use waldb::{Database, Value, quote_identifier as ident};
 
 use crate::split::{Piece, split};
 
@@ -50,7 +49,7 @@ pub fn schema(db: &Database) -> Result<Vec<SchemaRow>, String> {
 pub fn sql_literal(v: &Value) -> String {
     match v {
         Value::Real(r) if r.is_infinite() => if *r > 0.0 { "1e999" } else { "-1e999" }.into(),
-        v => literal(v),
+        v => v.to_sql_literal(),
     }
 }
 

@@ -12,8 +12,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use waldb::Database;
-use waldb::sql::print::ident;
+use waldb::{Database, quote_identifier as ident};
 
 /// Files at least this large get a progress bar.
 const PROGRESS_BYTES: u64 = 1 << 20;

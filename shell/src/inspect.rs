@@ -2,8 +2,9 @@
 //! `.durability`, `.page N`, `.recovery` — and the offline `waldb wal dump`.
 //!
 //! The dot-commands read an open [`Database`] through its public inspection
-//! API (`Database::wal_info`, `page_image`, `stats`, `recovery_report`,
-//! `checkpoint`). `.page` and `.checkpoint` refuse while the shell's handle
+//! API (`Database::wal_info`, `page_summary`, `stats`, `dirty_pages`,
+//! `durability`, `recovery_report`, `checkpoint`) and only format what it
+//! returns. `.page` and `.checkpoint` refuse while the shell's handle
 //! has a transaction open: both would wait for that transaction forever.
 //!
 //! `waldb wal dump FILE` is offline and read-only: it goes through
@@ -17,10 +18,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use waldb::inspect::{LogReader, RecordBody, RecordType, read_control, wal_segments};
-use waldb::storage::btree::node;
-use waldb::storage::page::{self, PageType};
-use waldb::storage::{header, heap_page};
+use waldb::inspect::{LogReader, PageKind, RecordBody, RecordType, read_control, wal_segments};
 use waldb::vfs::{OsVfs, ReadOnlyVfs, Vfs};
 use waldb::{Database, Durability, Lsn, PageId, TxnId};
 
@@ -245,7 +243,7 @@ fn describe(body: &RecordBody, page_size: usize) -> (String, String) {
 fn checkpoint(db: &Database, out: &mut dyn Write) -> Result<(), String> {
     idle(db, "checkpoint")?;
     let before = db.wal_info().map_err(|e| e.to_string())?;
-    let dirty = db.engine().pool().dirty_count();
+    let dirty = db.dirty_pages();
     let rep = db.checkpoint().map_err(|e| e.to_string())?;
     let after = db.wal_info().map_err(|e| e.to_string())?;
     let in_use = |i: &waldb::inspect::WalInfo| i.segments.iter().filter(|s| s.in_use).count();
@@ -293,7 +291,7 @@ fn bucket_text(i: usize) -> String {
 fn durability(db: &Database, out: &mut dyn Write) -> Result<(), String> {
     let st = db.stats();
     let wal = &st.wal;
-    let mode = match db.engine().options().wal.durability {
+    let mode = match db.durability() {
         Durability::Full => "FULL: every commit waits for the fsync that covers it".to_string(),
         Durability::Normal { interval } => {
             format!(
@@ -366,115 +364,93 @@ fn recovery(db: &Database, out: &mut dyn Write) -> Result<(), String> {
 
 fn page_cmd(db: &Database, n: u32, out: &mut dyn Write) -> Result<(), String> {
     idle(db, "page")?;
-    let id = PageId(n);
-    let (buf, verified) = match db.page_image(id) {
-        Ok(b) => (b, Ok(())),
-        Err(e) if e.is_corruption() => match db.raw_page(id).map_err(|e| e.to_string())? {
-            Some(raw) => (raw, Err(e.to_string())),
-            None => return Err(e.to_string()),
-        },
-        Err(e) => return Err(e.to_string()),
-    };
+    let p = db.page_summary(PageId(n)).map_err(|e| e.to_string())?;
     let durable = db.durable_lsn();
     let mut s = String::new();
     use std::fmt::Write as _;
-    let ty = page::page_type(&buf);
-    let _ = writeln!(s, "page {n} ({} bytes)", buf.len());
-    let _ = writeln!(
-        s,
-        "type:        {}",
-        ty.map_or_else(|| format!("unknown ({})", buf[page::PAGE_TYPE_OFFSET]), |t| format!("{t:?}"))
-    );
-    let lsn = page::page_lsn(&buf);
-    let rel = if lsn <= durable { "at or below it: durable" } else { "ABOVE it: not yet durable" };
-    let _ = writeln!(s, "page LSN:    {lsn}   (durable LSN {durable}: {rel})");
-    match &verified {
-        Ok(()) => {
+    let ty = match &p.kind {
+        PageKind::Header(_) => "FileHeader".to_string(),
+        PageKind::Leaf(_) => "BTreeLeaf".to_string(),
+        PageKind::Interior(_) => "BTreeInternal".to_string(),
+        PageKind::Overflow { .. } => "Overflow".to_string(),
+        PageKind::Free { .. } => "Free".to_string(),
+        _ => format!("unknown ({})", p.type_byte),
+    };
+    let _ = writeln!(s, "page {n} ({} bytes)", p.size);
+    let _ = writeln!(s, "type:        {ty}");
+    let rel = if p.lsn <= durable { "at or below it: durable" } else { "ABOVE it: not yet durable" };
+    let _ = writeln!(s, "page LSN:    {}   (durable LSN {durable}: {rel})", p.lsn);
+    match &p.damage {
+        None => {
             let _ = writeln!(s, "checksum:    ok (verified when read; computed at write-back)");
         }
-        Err(e) => {
+        Some(e) => {
             let _ = writeln!(s, "checksum:    BAD: {e}");
             let _ = writeln!(s, "(showing the bytes in the data file, which cannot be trusted)");
         }
     }
-    match ty {
-        Some(PageType::FileHeader) => match waldb::storage::FileHeader::decode(&buf, db.path()) {
-            Ok(h) => {
-                let _ = writeln!(
-                    s,
-                    "format:      version {}, {}-byte pages, database id {}",
-                    h.format_version, h.page_size, h.db_id
-                );
-                let _ = writeln!(
-                    s,
-                    "pages:       {} in use, {} free (free list head {})",
-                    h.page_count, h.free_count, h.free_head
-                );
-                let roots: Vec<String> = h.roots.iter().map(|r| r.to_string()).collect();
-                let _ = writeln!(s, "roots:       [{}]  (slot 0: the schema table)", roots.join(", "));
-                let _ = writeln!(s, "schema cookie: {}", header::schema_cookie(&buf));
-            }
-            Err(e) => {
-                let _ = writeln!(s, "header:      undecodable: {e}");
-            }
-        },
-        Some(PageType::BTreeLeaf | PageType::BTreeInternal) => {
-            let count = node::count(&buf);
-            let leaf = node::is_leaf(&buf);
+    match &p.kind {
+        PageKind::Header(h) => {
             let _ = writeln!(
                 s,
-                "B+tree:      tree rooted at page {}, level {}, {} cells",
-                node::tree(&buf),
-                node::level(&buf),
-                count
+                "format:      version {}, {}-byte pages, database id {:016x}",
+                h.format_version, h.page_size, h.db_id
             );
-            if leaf {
-                let _ = writeln!(s, "siblings:    left {}, right {}", node::left(&buf), node::right(&buf));
-            } else {
-                let _ = writeln!(s, "rightmost:   child {}", node::right(&buf));
-            }
-            let _ = writeln!(s, "space:       {} bytes used, {} free", node::used(&buf), node::free(&buf));
-            for i in 0..count.min(20) {
-                let key = node::key(&buf, i).map(hex).unwrap_or_else(|e| format!("malformed: {}", e.0));
-                if leaf {
-                    let vlen = node::value(&buf, i).map(|v| v.len().to_string()).unwrap_or_else(|_| "?".into());
-                    let _ = writeln!(s, "  cell {i:>3}: key {key}  value {vlen} bytes");
-                } else {
-                    let child = node::child(&buf, i).map(|c| c.to_string()).unwrap_or_else(|_| "?".into());
-                    let _ = writeln!(s, "  cell {i:>3}: child {child}  key {key}");
-                }
-            }
-            if count > 20 {
-                let _ = writeln!(s, "  … {} more cells", count - 20);
-            }
-        }
-        Some(PageType::Heap) => {
             let _ = writeln!(
                 s,
-                "heap page:   {} slots, {} live, {} bytes free, next page {}",
-                heap_page::slot_count(&buf),
-                heap_page::live_count(&buf),
-                heap_page::free_space(&buf),
-                heap_page::next_page(&buf)
+                "pages:       {} in use, {} free (free list head {})",
+                h.page_count, h.free_count, h.free_head
             );
-            if let Ok(t) = heap_page::tuples(&buf) {
-                for (slot, data) in t.iter().take(20) {
-                    let _ = writeln!(s, "  slot {slot:>3}: {} bytes", data.len());
-                }
-            }
+            let roots: Vec<String> = h.roots.iter().map(|r| r.to_string()).collect();
+            let _ = writeln!(s, "roots:       [{}]  (slot 0: the schema table)", roots.join(", "));
+            let _ = writeln!(s, "schema cookie: {}", h.schema_cookie);
         }
-        Some(PageType::Free) => {
-            let next = waldb::ids::get_u32(&buf, waldb::storage::alloc::NEXT_FREE_OFFSET);
+        PageKind::Leaf(l) => {
+            let _ = writeln!(s, "B+tree:      tree rooted at page {}, level 0, {} cells", l.tree, l.key_count);
+            let _ = writeln!(s, "siblings:    left {}, right {}", l.prev, l.next);
+            let _ = writeln!(s, "space:       {} bytes used, {} free", l.used_bytes, l.free_bytes);
+            for (i, e) in l.entries.iter().take(CELLS_SHOWN).enumerate() {
+                let _ = writeln!(s, "  cell {i:>3}: key {}  value {} bytes", hex(&e.key), e.value_len);
+            }
+            cells_tail(&mut s, l.key_count, l.entries.len(), l.malformed.as_deref());
+        }
+        PageKind::Interior(n) => {
+            let _ =
+                writeln!(s, "B+tree:      tree rooted at page {}, level {}, {} cells", n.tree, n.level, n.key_count);
+            let rightmost = n.children.get(n.keys.len()).map_or_else(|| "?".to_string(), |c| c.to_string());
+            let _ = writeln!(s, "rightmost:   child {rightmost}");
+            let _ = writeln!(s, "space:       {} bytes used, {} free", n.used_bytes, n.free_bytes);
+            for (i, (k, c)) in n.keys.iter().zip(&n.children).take(CELLS_SHOWN).enumerate() {
+                let _ = writeln!(s, "  cell {i:>3}: child {c}  key {}", hex(k));
+            }
+            cells_tail(&mut s, n.key_count, n.keys.len(), n.malformed.as_deref());
+        }
+        PageKind::Free { next } => {
             let _ = writeln!(s, "free page:   next on the free list {next}");
         }
-        Some(PageType::Overflow) => {
-            let next = waldb::ids::get_u32(&buf, waldb::storage::overflow::NEXT_OFFSET);
-            let len = waldb::ids::get_u32(&buf, waldb::storage::overflow::LEN_OFFSET);
+        PageKind::Overflow { next, len } => {
             let _ = writeln!(s, "overflow:    {len} bytes of data here, next page {next}");
+        }
+        PageKind::Unknown { reason } => {
+            let _ = writeln!(s, "contents:    not decoded: {reason}");
         }
         _ => {}
     }
     out.write_all(s.as_bytes()).map_err(w)
+}
+
+/// Cells a `.page` of a B+tree node lists.
+const CELLS_SHOWN: usize = 20;
+
+/// The end of a node's cell list: the cells not shown, and why the rest
+/// does not decode.
+fn cells_tail(s: &mut String, count: usize, decoded: usize, malformed: Option<&str>) {
+    use std::fmt::Write as _;
+    if let Some(m) = malformed {
+        let _ = writeln!(s, "  malformed: {m} (after {decoded} of {count} cells)");
+    } else if count > CELLS_SHOWN {
+        let _ = writeln!(s, "  … {} more cells", count - CELLS_SHOWN);
+    }
 }
 
 fn hex(b: &[u8]) -> String {

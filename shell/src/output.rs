@@ -9,8 +9,6 @@ use std::io::{self, Write};
 
 use unicode_width::UnicodeWidthStr;
 use waldb::Value;
-use waldb::sql::printf::format_real;
-use waldb::sql::types::real_to_text;
 
 /// An output mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,13 +75,7 @@ pub struct Format {
 /// A value as plain text (list, csv, line): sqlite3's rendering, reals
 /// as `%!.15g` (`3.33333333333333`, `2.0`, `1.0e+100`).
 pub fn plain(v: &Value, null: &str) -> String {
-    match v {
-        Value::Null => null.to_string(),
-        Value::Integer(i) => i.to_string(),
-        Value::Real(r) => format_real(*r, 15),
-        Value::Text(s) => s.clone(),
-        Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-    }
+    v.to_display_text().unwrap_or_else(|| null.to_string())
 }
 
 /// Blob as `X'0A1B'`.
@@ -286,7 +278,7 @@ fn json_value(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Integer(i) => i.to_string(),
-        Value::Real(r) if r.is_finite() => real_to_text(*r),
+        Value::Real(r) if r.is_finite() => v.to_sql_text().unwrap_or_default(),
         Value::Real(r) => if *r > 0.0 { "1e999" } else { "-1e999" }.into(),
         Value::Text(s) => json_string(s),
         Value::Blob(b) => json_string(&hex(b)),

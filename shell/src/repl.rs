@@ -14,7 +14,7 @@ use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
-use waldb::sql::print::ident;
+use waldb::quote_identifier as ident;
 
 use crate::dot;
 use crate::runner::{Flow, Shell};

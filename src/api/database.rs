@@ -500,6 +500,35 @@ impl Database {
         self.shared.engine.stats()
     }
 
+    /// When commits are durable: the [`Options::durability`] the database
+    /// was opened with.
+    ///
+    /// ```
+    /// let db = waldb::Database::open_in_memory()?;
+    /// assert_eq!(db.durability(), waldb::Durability::Full);
+    /// # Ok::<(), waldb::Error>(())
+    /// ```
+    pub fn durability(&self) -> Durability {
+        self.shared.engine.options().wal.durability
+    }
+
+    /// Pages of the buffer pool changed since they were last written to the
+    /// data file: what a [`checkpoint`](Database::checkpoint) now would
+    /// write, plus the pages of a transaction still open. It looks at every
+    /// frame of the pool, so it costs more than [`stats`](Database::stats).
+    ///
+    /// ```
+    /// let db = waldb::Database::open_in_memory()?;
+    /// db.execute("CREATE TABLE t(x)", ())?;
+    /// assert!(db.dirty_pages() > 0);
+    /// db.checkpoint()?;
+    /// assert_eq!(db.dirty_pages(), 0);
+    /// # Ok::<(), waldb::Error>(())
+    /// ```
+    pub fn dirty_pages(&self) -> usize {
+        self.shared.engine.pool().dirty_count()
+    }
+
     /// What recovery did when the database was opened.
     pub fn recovery_report(&self) -> RecoveryReport {
         self.shared.engine.recovery_report()
