@@ -225,7 +225,7 @@ mod tests {
         assert_eq!((1, "x", None::<i64>).into_values(), want);
         assert_eq!(want.clone().into_values(), want);
         assert_eq!((&want[..]).into_values(), want);
-        assert_eq!(crate::params![1, "x", None::<i64>].into_values(), want);
+        assert_eq!(params![1, "x", None::<i64>].into_values(), want);
         assert_eq!(().into_values(), Vec::<Value>::new());
         assert_eq!([1i64, 2].into_values(), vec![Value::Integer(1), Value::Integer(2)]);
     }
