@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use waldb::inspect::{LogReader, RecordBody, RecordType, read_control, wal_segments};
 use waldb::storage::btree::node;
+use waldb::storage::header;
 use waldb::storage::page::{self, PageType};
-use waldb::storage::{header, heap_page};
 use waldb::vfs::{OsVfs, ReadOnlyVfs, Vfs};
 use waldb::{Database, Durability, Lsn, PageId, TxnId};
 
@@ -446,21 +446,6 @@ fn page_cmd(db: &Database, n: u32, out: &mut dyn Write) -> Result<(), String> {
             }
             if count > 20 {
                 let _ = writeln!(s, "  … {} more cells", count - 20);
-            }
-        }
-        Some(PageType::Heap) => {
-            let _ = writeln!(
-                s,
-                "heap page:   {} slots, {} live, {} bytes free, next page {}",
-                heap_page::slot_count(&buf),
-                heap_page::live_count(&buf),
-                heap_page::free_space(&buf),
-                heap_page::next_page(&buf)
-            );
-            if let Ok(t) = heap_page::tuples(&buf) {
-                for (slot, data) in t.iter().take(20) {
-                    let _ = writeln!(s, "  slot {slot:>3}: {} bytes", data.len());
-                }
             }
         }
         Some(PageType::Free) => {
