@@ -54,7 +54,7 @@
 //!    |        \
 //!  src/buffer     buffer pool  |  src/wal   log records, segments, group commit
 //!    |       \________________________/
-//!  src/storage    page formats (header, slotted heap page), the data file, heap files
+//!  src/storage    page formats (header, free list, overflow chains), the data file
 //!    |
 //!  src/io         Vfs trait: OsVfs (real files) and SimVfs (faulty, in memory)
 //! ```
@@ -117,9 +117,9 @@
 //! own. It is **not** covered by semantic versioning: anything behind it
 //! may change or vanish in any release.
 
-// Without `unstable`, the layers' conveniences that only the tests, the
-// benchmarks and the heap file use (and the re-exports that name them) are
-// unused. They stay until the layout work moves or removes them.
+// Without `unstable`, the layers' conveniences that only the tests and the
+// benchmarks use (and the re-exports that name them) are unused. They stay
+// until the layout work moves or removes them.
 #![cfg_attr(not(feature = "unstable"), allow(dead_code, unused_imports))]
 
 /// Declares the layer modules: `pub` with the `unstable` feature, private

@@ -25,7 +25,8 @@ use std::time::Duration;
 use common::sim::{self, Step, check_image_with, sim_options};
 use parking_lot::Mutex;
 use waldb::io::{CrashImage, Errno, Fault, LossMode, OpFilter, OpKind, SimVfs, Vfs, When};
-use waldb::storage::{HeapFile, PageStore, header};
+use waldb::storage::btree::BTree;
+use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
 use waldb::wal::{Durability, RecordType, Wal, WalOptions};
 use waldb::{Database, Error, PageId};
@@ -81,13 +82,14 @@ fn a_page_is_never_written_before_its_commit_is_durable() {
 }
 
 /// Engine level, the interleaving spelled out: right after a checkpoint,
-/// transaction A changes three pages (each logged whole: its first change
+/// transaction A changes three leaves (each logged whole: its first change
 /// since the redo point) and a flush takes those records but not A's
-/// COMMIT; transaction B then changes six other pages in an 8-frame pool,
+/// COMMIT; transaction B then changes six other leaves in an 8-frame pool,
 /// evicting A's pages. A crash right then must recover A whole or not at
 /// all. Before the fix the evicted pages were written at once and the image
 /// held A's change to them without A's COMMIT: half a transaction.
 #[test]
+#[allow(clippy::big_endian_bytes)] // keys sort as the row numbers
 fn the_next_writer_evicting_pages_of_an_undurable_commit_leaves_no_half_transaction() {
     let opts = EngineOptions {
         page_size: 1024,
@@ -99,35 +101,39 @@ fn the_next_writer_evicting_pages_of_an_undurable_commit_leaves_no_half_transact
     };
     let vfs = SimVfs::new(1);
     let e = Engine::open(Arc::new(vfs.clone()) as Arc<dyn Vfs>, &path(), opts.clone()).expect("open");
+    // Rows of 200 bytes keyed by their number: four to a leaf (ascending
+    // inserts leave full leaves), so row k is on leaf k / 4.
+    let key = |k: usize| (k as u64).to_be_bytes();
     let tx = e.begin_write().expect("begin");
-    let heap = HeapFile::create(&tx).expect("heap");
-    header::set_root(&mut tx.write(PageId::HEADER).expect("header"), 1, heap.meta_page());
+    let tree = BTree::create(&tx, true).expect("tree");
+    header::set_root(&mut tx.write(PageId::HEADER).expect("header"), 1, tree.root());
     tx.commit().expect("commit");
-    let mut tids = Vec::new();
     for i in 0..40u8 {
         let tx = e.begin_write().expect("begin");
-        tids.push(heap.insert(&tx, &[i; 300]).expect("insert"));
+        assert!(tree.insert(&tx, &key(usize::from(i)), &[i; 200]).expect("insert"));
         tx.commit().expect("commit");
     }
     e.checkpoint().expect("checkpoint");
+    let pages = tree.pages(&e.begin_read().expect("read")).expect("pages");
+    assert_eq!(pages.len(), 11, "a root over ten leaves: {pages:?}");
     e.wal().set_append_hook(Some(Arc::new(|wal: &Wal, kind: RecordType| {
         if kind == RecordType::Commit {
             let _ = wal.flush_all();
         }
     })));
-    let changed = [0usize, 15, 30];
+    let changed = [0usize, 16, 32];
     let a = e.begin_write().expect("begin A");
     for &k in &changed {
-        let tid = heap.update(&a, tids[k], &[0xAA; 300]).expect("update");
-        assert_eq!(tid, tids[k], "updated in place");
+        assert!(tree.put(&a, &key(k), &[0xAA; 200]).expect("update").is_some());
     }
+    assert_eq!(tree.pages(&a).expect("pages"), pages, "updated in place: three leaves changed");
     let pending = a.commit_pending().expect("A's COMMIT appended");
     assert!(e.durable_lsn() <= pending.lsn().expect("changed"), "A's COMMIT is not durable yet");
     // B changes six other pages: with A's three dirty frames and B's
     // uncommitted ones, the 8-frame pool must evict A's pages.
     let b = e.begin_write().expect("begin B");
-    for k in [3usize, 6, 9, 12, 18, 21] {
-        heap.update(&b, tids[k], &[0xBB; 300]).expect("update");
+    for k in [4usize, 8, 12, 20, 24, 28] {
+        tree.put(&b, &key(k), &[0xBB; 200]).expect("update");
     }
     drop(b);
     let image = vfs.crash_image();
@@ -136,7 +142,7 @@ fn the_next_writer_evicting_pages_of_an_undurable_commit_leaves_no_half_transact
         let e2 = Engine::open(Arc::new(disk) as Arc<dyn Vfs>, &path(), opts.clone()).expect("recover");
         let r = e2.begin_read().expect("read");
         let seen: Vec<bool> =
-            changed.iter().map(|&k| heap.get(&r, tids[k]).expect("get").expect("row") == vec![0xAA; 300]).collect();
+            changed.iter().map(|&k| tree.get(&r, &key(k)).expect("get").expect("row") == vec![0xAA; 200]).collect();
         assert!(seen.iter().all(|&s| s) || seen.iter().all(|&s| !s), "{mode:?}: half of A survived: {seen:?}");
     }
     drop(pending);

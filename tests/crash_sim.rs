@@ -42,8 +42,8 @@ fn workloads() -> Vec<Workload> {
     let w1 = sim::oltp(1, txns, None);
     let w2 = sim::oltp(2, txns, Some(20));
     let mut w3 = sim::oltp(3, txns, None);
-    // One transaction carrying a large value spread over rows that fit a
-    // page: 4 MiB in long mode; CI shrinks it to 1 MiB to stay in its time
+    // One transaction carrying a large value spread over rows of 3,500
+    // bytes, each in an overflow chain of its own: 4 MiB in long mode; CI shrinks it to 1 MiB to stay in its time
     // box (`docs/TESTING.md`: shrink the workload, never the crash-point coverage).
     let big_bytes = pick(192 << 10, 1 << 20, 4 << 20);
     let big: Vec<Change> =
@@ -58,14 +58,14 @@ fn workloads() -> Vec<Workload> {
     let mut w1_opts = sim_options(64 * 1024, None);
     w1_opts.page_size = 4096;
     w1_opts.pool_bytes = 32 * 4096;
-    // B1: the B+tree table — inserts, then as many deletes as inserts, so
-    // nodes split and merge; 1 KiB pages make the tree deep.
+    // B1: one table — inserts, then as many deletes as inserts, so its
+    // tree's nodes split and merge; 1 KiB pages make the tree deep.
     let b1 = sim::btree_oltp(4, pick(60, 300, 300), Some(40));
     // M1: several committers in flight (commits acknowledged four at a
     // time) on an 8-frame pool, with a group flush forced between every
     // transaction's page records and its COMMIT: the next writer evicts
     // pages whose commit is not durable yet (no steal with early lock
-    // release). Transactions touch the heaps and the B+tree, many pages.
+    // release). Transactions touch three tables, many pages.
     let mut m1 = vec![Step::FlushBeforeCommits];
     m1.extend(sim::oltp(5, pick(40, 150, 300), Some(50)));
     let mut m1_opts = sim_options(32 * 1024, None);

@@ -23,9 +23,9 @@
 //!   acknowledged commit is there, nothing of a failed one, and the
 //!   integrity check passes.
 //! - `checkpoint_fills_the_disk_then_disk_full_and_the_handle_keeps_serving`:
-//!   the heap must grow at a checkpoint (no checkpoint ran yet, so every
+//!   the data file must grow at a checkpoint (no checkpoint ran yet, so every
 //!   page is only in the pool and the log), and a filler file takes every
-//!   free block first. The checkpoint fails with `DiskFull` (heap growth,
+//!   free block first. The checkpoint fails with `DiskFull` (data file growth,
 //!   row 10), twice in a row — not poisoned; reads stay exact; a copy of the
 //!   files then (some pages written, the control file unchanged) recovers to
 //!   the model; commits go on into the preallocated log; after the filler is deleted the checkpoint

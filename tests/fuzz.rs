@@ -15,11 +15,11 @@
 //! - **WAL segment headers** ([`SegmentHeader::decode`]): likewise; a header
 //!   that decodes must describe a segment whose end LSN does not overflow.
 //! - **Pages**: the page checksum and identity check, the file header (page
-//!   0), B+tree nodes and slotted heap pages, from real pages of a database
-//!   and synthesised ones, mutated and resealed, and arbitrary bytes. Node
-//!   and heap-page *accessors* must not panic on any page (the shell's
-//!   `.page N` shows unverified pages through them); *mutators* must not
-//!   panic on any page that passed its `check`, as the engine calls them.
+//!   0) and B+tree nodes, from real pages of a database and synthesised
+//!   ones, mutated and resealed, and arbitrary bytes. Node *accessors* must
+//!   not panic on any page (the shell's `.page N` shows unverified pages
+//!   through them); *mutators* must not panic on any page that passed
+//!   `node::check`, as the engine calls them.
 //! - **Row records** ([`record::decode`]).
 //! - **Opening damaged databases**: the data file, control file and WAL
 //!   segments of a real database (with a log to redo) are mutated (CRCs of
@@ -85,7 +85,7 @@ use waldb::sql::table::MAX_ROW;
 use waldb::storage::btree::node;
 use waldb::storage::header::{self, FileHeader};
 use waldb::storage::page::{self, PageType};
-use waldb::storage::{Control, heap_page, record};
+use waldb::storage::{Control, record};
 use waldb::txn::log::{PageOp, apply, decode_checkpoint, decode_page_record};
 use waldb::wal::format::{
     FIRST_LSN, MAX_PAYLOAD, REC_HEADER_LEN, REC_LEN_OFFSET, RecordFields, RecordType, SEG_CRC_OFFSET, SEG_HEADER_LEN,
@@ -740,7 +740,7 @@ fn segment_headers_decode_or_fail_cleanly() {
 }
 
 // ---------------------------------------------------------------------------
-// Pages: checksum, file header, B+tree nodes, heap pages
+// Pages: checksum, file header, B+tree nodes
 
 /// Read-only accessors: must not panic on any page, verified or not.
 fn read_node(buf: &[u8], probe: &[u8]) {
@@ -788,32 +788,6 @@ fn write_node(buf: &[u8], m: &mut Rng) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn read_heap(buf: &[u8]) {
-    let n = heap_page::slot_count(buf);
-    let _ = (heap_page::live_count(buf), heap_page::free_space(buf), heap_page::owner(buf));
-    let _ = (heap_page::next_page(buf), heap_page::prev_page(buf), heap_page::next_room(buf));
-    let _ = heap_page::on_room_list(buf);
-    for s in (0..n.min(40)).chain([n, n.saturating_add(1), u16::MAX]) {
-        let _ = heap_page::get(buf, s);
-    }
-    let _ = heap_page::tuples(buf);
-}
-
-/// What the heap does to a page that passed `heap_page::check`.
-fn write_heap(buf: &[u8], m: &mut Rng) {
-    let n = heap_page::slot_count(buf);
-    let data = m.some(120);
-    let mut b = buf.to_vec();
-    let _ = heap_page::insert(&mut b, &data);
-    let mut b = buf.to_vec();
-    let _ = heap_page::delete(&mut b, m.index(usize::from(n) + 1) as u16);
-    let mut b = buf.to_vec();
-    let _ = heap_page::update(&mut b, m.index(usize::from(n) + 1) as u16, &data);
-    let mut b = buf.to_vec();
-    let _ = heap_page::compact(&mut b);
-    let _ = heap_page::free_space(&b);
-}
-
 /// Every decoder of a page image, as reads and writes reach them.
 fn exercise_page(buf: &[u8], id: PageId, m: &mut Rng) -> Result<(), TestCaseError> {
     let file = Path::new("fuzz.db");
@@ -832,61 +806,38 @@ fn exercise_page(buf: &[u8], id: PageId, m: &mut Rng) -> Result<(), TestCaseErro
     if node::check(buf).is_ok() {
         write_node(buf, m)?;
     }
-    read_heap(buf);
-    if heap_page::check(buf).is_ok() {
-        write_heap(buf, m);
-    }
     Ok(())
 }
 
-/// Synthesised pages: nodes and heap pages of a few sizes, filled with
-/// random cells and tuples (some removed), sealed.
+/// Synthesised pages: leaves and internal nodes of a few sizes, filled with
+/// random cells (some removed), sealed.
 fn synth_page(kind: u8, size: usize, seed: u64) -> (Vec<u8>, PageId) {
     let mut m = Rng(seed);
     let id = PageId(1 + m.index(1000) as u32);
     let mut b = vec![0u8; size];
-    match kind % 3 {
-        0 | 1 => {
-            let level = if kind.is_multiple_of(3) { 0 } else { 1 + m.index(3) as u8 };
-            node::init(&mut b, id, PageId(1 + m.index(5) as u32), level);
-            for _ in 0..m.index(60) {
-                let key = {
-                    let n = 1 + m.index(30);
-                    m.bytes(n)
-                };
-                let cell = if level == 0 {
-                    node::leaf_cell(&key, &m.some(50))
-                } else {
-                    node::internal_cell(PageId(m.next() as u32), &key)
-                };
-                let at = match node::search(&b, &key).expect("well formed") {
-                    Ok(i) | Err(i) => i,
-                };
-                if !node::insert(&mut b, at, &cell).expect("well formed") {
-                    break;
-                }
-            }
-            for _ in 0..m.index(4) {
-                let n = node::count(&b);
-                if n > 0 {
-                    node::remove(&mut b, m.index(n)).expect("well formed");
-                }
-            }
+    let level = if kind.is_multiple_of(2) { 0 } else { 1 + m.index(3) as u8 };
+    node::init(&mut b, id, PageId(1 + m.index(5) as u32), level);
+    for _ in 0..m.index(60) {
+        let key = {
+            let n = 1 + m.index(30);
+            m.bytes(n)
+        };
+        let cell = if level == 0 {
+            node::leaf_cell(&key, &m.some(50))
+        } else {
+            node::internal_cell(PageId(m.next() as u32), &key)
+        };
+        let at = match node::search(&b, &key).expect("well formed") {
+            Ok(i) | Err(i) => i,
+        };
+        if !node::insert(&mut b, at, &cell).expect("well formed") {
+            break;
         }
-        _ => {
-            heap_page::init(&mut b, id, PageId(1 + m.index(5) as u32));
-            let mut slots = Vec::new();
-            for _ in 0..m.index(40) {
-                match heap_page::insert(&mut b, &m.some(90)).expect("well formed") {
-                    Some(s) => slots.push(s),
-                    None => break,
-                }
-            }
-            for _ in 0..m.index(6) {
-                if !slots.is_empty() {
-                    heap_page::delete(&mut b, slots[m.index(slots.len())]).expect("well formed");
-                }
-            }
+    }
+    for _ in 0..m.index(4) {
+        let n = node::count(&b);
+        if n > 0 {
+            node::remove(&mut b, m.index(n)).expect("well formed");
         }
     }
     page::seal(&mut b, id);
@@ -911,7 +862,7 @@ fn real_pages() -> &'static [(Vec<u8>, PageId)] {
 enum PageSource {
     /// A page of the template database.
     Real(prop::sample::Index),
-    /// A synthesised node or heap page.
+    /// A synthesised node.
     Synth { kind: u8, size: usize, seed: u64 },
     /// Random bytes of a valid page size, with a type byte and small layout
     /// fields so the structure decoders have something to chew on.
@@ -921,7 +872,7 @@ enum PageSource {
 static PAGE_INPUTS: AtomicU64 = AtomicU64::new(0);
 
 #[test]
-fn pages_nodes_and_heap_pages_decode_or_fail_cleanly() {
+fn pages_and_nodes_decode_or_fail_cleanly() {
     let sizes = prop::sample::select(vec![512usize, 1024, 4096]);
     let source = prop_oneof![
         3 => any::<prop::sample::Index>().prop_map(PageSource::Real),
@@ -1005,10 +956,10 @@ fn intact_pages_pass_their_checks() {
         }
     }
     assert!(nodes >= 10, "{nodes} B+tree nodes");
-    for kind in 0..3 {
+    for kind in 0..2 {
         let (p, id) = synth_page(kind, 1024, 5);
         page::verify(&p, id, Path::new("t")).expect("verified");
-        assert!(node::check(&p).is_ok() || heap_page::check(&p).is_ok());
+        node::check(&p).expect("a synthesised node checks");
     }
 }
 
@@ -2061,37 +2012,6 @@ fn node_accessors_do_not_panic_on_a_page_whose_fields_run_past_it() {
     assert_eq!(node::free(&c), node::capacity(512), "saturates, no underflow");
     let e = node::check(&c).expect_err("fragment count past the cell area");
     assert!(e.0.contains("fragmented"), "{}", e.0);
-}
-
-/// A heap page whose fragment count promises room that compaction cannot
-/// find, with overlapping tuples and a zero live count: insert, update,
-/// delete and compact used to underflow; now they fail with `Malformed`.
-#[test]
-fn a_heap_page_whose_free_space_count_lies_fails_cleanly() {
-    let mut b = vec![0u8; 512];
-    heap_page::init(&mut b, PageId(2), PageId(1));
-    let s0 = heap_page::insert(&mut b, &[1u8; 150]).expect("insert").expect("fits");
-    let s1 = heap_page::insert(&mut b, &[2u8; 150]).expect("insert").expect("fits");
-    // Both slots point at the same 300 bytes at the end; the page claims
-    // 200 fragmented bytes and no live tuple.
-    let at = heap_page::SLOTS_OFFSET;
-    let (off, _) = (u16::from_le_bytes([b[at], b[at + 1]]), 0);
-    for s in [s0, s1] {
-        let a = heap_page::SLOTS_OFFSET + 4 * usize::from(s);
-        b[a..a + 2].copy_from_slice(&(off - 150).to_le_bytes());
-        b[a + 2..a + 4].copy_from_slice(&300u16.to_le_bytes());
-    }
-    b[heap_page::FRAG_OFFSET..heap_page::FRAG_OFFSET + 2].copy_from_slice(&200u16.to_le_bytes());
-    b[heap_page::LIVE_COUNT_OFFSET..heap_page::LIVE_COUNT_OFFSET + 2].copy_from_slice(&0u16.to_le_bytes());
-    heap_page::check(&b).expect("the layout fields themselves are in range");
-    let mut x = b.clone();
-    assert!(heap_page::compact(&mut x).is_err(), "600 bytes of tuples do not fit 512");
-    let mut x = b.clone();
-    assert!(heap_page::insert(&mut x, &[3u8; 250]).is_err());
-    let mut x = b.clone();
-    assert!(heap_page::update(&mut x, s0, &[4u8; 400]).is_err());
-    let mut x = b.clone();
-    assert_eq!(heap_page::delete(&mut x, s0), Ok(true), "a zero live count saturates");
 }
 
 /// A CRC-valid segment header whose start LSN is so large that the end of

@@ -10,6 +10,9 @@
 //! the engine acknowledged. Run without that variable the child tests return
 //! at once.
 
+// Row keys are big-endian ids, so byte order is numeric order.
+#![allow(clippy::big_endian_bytes)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,7 +25,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use common::rng::Rng;
 use waldb::io::{OsVfs, Vfs};
-use waldb::storage::{HeapFile, PageStore, header};
+use waldb::storage::btree::{BTree, Direction};
+use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
 use waldb::wal::WalOptions;
 use waldb::{Error, PageId};
@@ -78,23 +82,33 @@ fn row(id: u64) -> Vec<u8> {
 }
 
 /// The table, created (and committed) if it does not exist yet.
-fn table(e: &Engine) -> waldb::Result<HeapFile> {
+/// The table is a B+tree keyed by the id (8 bytes, big-endian), its value
+/// the row.
+fn table(e: &Engine) -> waldb::Result<BTree> {
     let tx = e.begin_write()?;
     let root = header::root(&tx.read(PageId::HEADER)?, TABLE_SLOT);
     if !root.is_none() {
         tx.rollback()?;
-        return Ok(HeapFile::open(root));
+        return Ok(BTree::open(root));
     }
-    let h = HeapFile::create(&tx)?;
-    header::set_root(&mut tx.write(PageId::HEADER)?, TABLE_SLOT, h.meta_page());
+    let t = BTree::create(&tx, true)?;
+    header::set_root(&mut tx.write(PageId::HEADER)?, TABLE_SLOT, t.root());
     tx.commit()?;
-    Ok(h)
+    Ok(t)
+}
+
+/// Store row `id` (in the transaction `tx`).
+fn insert<S: PageStore>(tx: &S, t: &BTree, id: u64) -> waldb::Result<()> {
+    if !t.insert(tx, &id.to_be_bytes(), &row(id))? {
+        return Err(Error::InvalidInput(format!("row {id} inserted twice")));
+    }
+    Ok(())
 }
 
 /// Insert row `id` in a transaction of its own; `Ok` means acknowledged.
-fn insert_committed(e: &Engine, h: &HeapFile, id: u64) -> waldb::Result<()> {
+fn insert_committed(e: &Engine, t: &BTree, id: u64) -> waldb::Result<()> {
     let tx = e.begin_write()?;
-    h.insert(&tx, &row(id))?;
+    insert(&tx, t, id)?;
     tx.commit()?;
     Ok(())
 }
@@ -108,12 +122,15 @@ fn scan(e: &Engine) -> BTreeMap<u64, usize> {
     if root.is_none() {
         return out;
     }
-    let h = HeapFile::open(root);
-    let mut cur = h.cursor(&r).expect("open a cursor");
-    while let Some((tid, tuple)) = cur.next(&r).expect("read the next row") {
-        assert!(tuple.len() >= 8, "row {tid:?} is {} bytes long", tuple.len());
-        let id = u64::from_le_bytes(tuple[..8].try_into().expect("8 bytes"));
-        assert_eq!(tuple, row(id), "row {tid:?} (id {id}) holds other bytes than were written");
+    let t = BTree::open(root);
+    t.check(&r).expect("the table's tree is well formed");
+    let mut cur =
+        t.range(&r, std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, Direction::Forward).expect("open a cursor");
+    while let Some((key, bytes)) = cur.next(&r).expect("read the next row") {
+        assert!(bytes.len() >= 8, "row {key:?} is {} bytes long", bytes.len());
+        let id = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+        assert_eq!(key, id.to_be_bytes(), "row {id} stored under another key");
+        assert_eq!(bytes, row(id), "row {id} holds other bytes than were written");
         *out.entry(id).or_insert(0) += 1;
     }
     out
@@ -431,7 +448,7 @@ fn child_writer_process() {
         // Mid-transaction: rows inserted, nothing committed.
         let tx = e.begin_write().expect("child: begin the last transaction");
         for id in limit + 1..=limit + 50 {
-            h.insert(&tx, &row(id)).expect("child: insert");
+            insert(&tx, &h, id).expect("child: insert");
         }
         std::process::abort();
     }

@@ -9,22 +9,28 @@ use std::sync::Arc;
 use common::sim::{self, Change, State, Step, db_path, dump, sim_options};
 use parking_lot::Mutex;
 use waldb::io::{Fault, LossMode, OpFilter, OpKind, SimVfs, TraceEntry, Vfs, When};
+use waldb::sql::catalog::Table;
+use waldb::sql::table::RowStore;
+use waldb::storage::PageStore;
 use waldb::storage::page::page_lsn;
-use waldb::storage::{HeapFile, PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
-use waldb::{Error, Lsn, PageId};
+use waldb::{Error, Lsn, Value};
 
 fn open(vfs: &SimVfs, opts: &EngineOptions) -> Engine {
     Engine::open(Arc::new(vfs.clone()) as Arc<dyn Vfs>, &db_path(), opts.clone()).expect("open")
 }
 
-/// Create table 1 and return its heap.
-fn table(e: &Engine) -> HeapFile {
+/// Create table 1 and return it.
+fn table(e: &Engine) -> Table {
     let tx = e.begin_write().expect("begin");
-    let h = HeapFile::create(&tx).expect("heap");
-    header::set_root(&mut tx.write(PageId::HEADER).expect("header"), 1, h.meta_page());
+    let t = sim::create_table(&tx, 1).expect("create the table");
     tx.commit().expect("commit");
-    h
+    t
+}
+
+/// Store a row holding `bytes` in `t`.
+fn insert(tx: &waldb::txn::WriteTxn, t: &Table, bytes: &[u8]) {
+    sim::insert_row(tx, t, None, bytes).expect("insert");
 }
 
 fn wal_syncs(vfs: &SimVfs) -> u64 {
@@ -33,9 +39,9 @@ fn wal_syncs(vfs: &SimVfs) -> u64 {
 
 /// Commit one row and check that an fdatasync of the log happened between
 /// the commit record and the acknowledgement.
-fn commit_is_synced_before_ack(e: &Engine, vfs: &SimVfs, h: HeapFile, what: &str) {
+fn commit_is_synced_before_ack(e: &Engine, vfs: &SimVfs, h: &Table, what: &str) {
     let tx = e.begin_write().expect("begin");
-    h.insert(&tx, what.as_bytes()).expect("insert");
+    insert(&tx, h, what.as_bytes());
     let pending = tx.commit_pending().expect("commit record");
     let lsn = pending.lsn().expect("a change");
     let before = wal_syncs(vfs);
@@ -54,21 +60,21 @@ fn first_commits_are_synced_before_they_are_acknowledged() {
     let vfs = SimVfs::new(1);
     let e = open(&vfs, &opts);
     let h = table(&e);
-    commit_is_synced_before_ack(&e, &vfs, h, "first commit of a new database");
+    commit_is_synced_before_ack(&e, &vfs, &h, "first commit of a new database");
     e.checkpoint().expect("checkpoint");
-    commit_is_synced_before_ack(&e, &vfs, h, "first commit after a checkpoint");
+    commit_is_synced_before_ack(&e, &vfs, &h, "first commit after a checkpoint");
     let seg = e.wal().segments().first().map(|s| s.0);
     while e.wal().segments().first().map(|s| s.0) == seg {
         let tx = e.begin_write().expect("begin");
-        h.insert(&tx, &[1u8; 900]).expect("insert");
+        insert(&tx, &h, &[1u8; 900]);
         tx.commit().expect("commit");
         e.checkpoint().expect("checkpoint");
     }
-    commit_is_synced_before_ack(&e, &vfs, h, "first commit after a segment switch");
+    commit_is_synced_before_ack(&e, &vfs, &h, "first commit after a segment switch");
     drop(e);
     let vfs = vfs.reboot(LossMode::KeepAll);
     let e = open(&vfs, &opts);
-    commit_is_synced_before_ack(&e, &vfs, h, "first commit after recovery");
+    commit_is_synced_before_ack(&e, &vfs, &h, "first commit after recovery");
 }
 
 fn position(trace: &[TraceEntry], from: usize, f: impl Fn(&TraceEntry) -> bool) -> Option<usize> {
@@ -94,22 +100,22 @@ fn a_checkpoint_runs_its_steps_in_order() {
     let h = table(&e);
     for i in 0..40u32 {
         let tx = e.begin_write().expect("begin");
-        h.insert(&tx, &i.to_le_bytes().repeat(100)).expect("insert");
+        insert(&tx, &h, &i.to_le_bytes().repeat(100));
         tx.commit().expect("commit");
     }
     vfs.enable_trace();
     e.checkpoint().expect("checkpoint");
     let t = vfs.trace();
-    let heap_write = position(&t, 0, |x| x.op == OpKind::Write && name(x) == "t.db").expect("pages written");
-    let heap_sync = position(&t, heap_write, |x| x.op == OpKind::SyncData && name(x) == "t.db").expect("heap fsync");
+    let data_write = position(&t, 0, |x| x.op == OpKind::Write && name(x) == "t.db").expect("pages written");
+    let data_sync = position(&t, data_write, |x| x.op == OpKind::SyncData && name(x) == "t.db").expect("data fsync");
     let wal_sync =
-        position(&t, heap_sync, |x| x.op == OpKind::SyncData && name(x).contains("-wal-")).expect("record durable");
+        position(&t, data_sync, |x| x.op == OpKind::SyncData && name(x).contains("-wal-")).expect("record durable");
     let ctl_write = position(&t, wal_sync, |x| x.op == OpKind::Write && name(x) == "t.db-ctl.tmp").expect("ctl write");
     let ctl_sync =
         position(&t, ctl_write, |x| x.op == OpKind::SyncAll && name(x) == "t.db-ctl.tmp").expect("ctl fsync");
     let ctl_rename = position(&t, ctl_sync, |x| x.op == OpKind::Rename && name(x) == "t.db-ctl.tmp").expect("rename");
     let ctl_dir = position(&t, ctl_rename, |x| x.op == OpKind::SyncDir).expect("directory fsync");
-    assert!(heap_write < heap_sync && heap_sync < wal_sync && wal_sync < ctl_write);
+    assert!(data_write < data_sync && data_sync < wal_sync && wal_sync < ctl_write);
     assert!(ctl_write < ctl_sync && ctl_sync < ctl_rename && ctl_rename < ctl_dir);
     let truncation = t.iter().position(|x| {
         (x.op == OpKind::Remove || x.op == OpKind::Rename) && name(x).contains("-wal-") && !name(x).ends_with("tmp")
@@ -133,18 +139,14 @@ fn checkpoints_with_readers_in_flight_lose_nothing() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let readers: Vec<_> = (0..2)
         .map(|_| {
-            let (e, stop) = (e.clone(), stop.clone());
+            let (e, stop, h) = (e.clone(), stop.clone(), h.clone());
             std::thread::spawn(move || {
                 let mut scans = 0;
                 // At least a few scans, however the threads are scheduled.
                 while scans < 3 || !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let r = e.begin_read().expect("read");
-                    let mut cur = h.cursor(&r).expect("cursor");
-                    let mut last = None;
-                    while let Some((_, t)) = cur.next(&r).expect("scan") {
-                        last = Some(t.len());
-                    }
-                    assert!(last.is_none_or(|l| l == 200), "a row read back whole");
+                    let rows = sim::rows(&r, &h).expect("scan");
+                    assert!(rows.iter().all(|(_, b)| b.len() == 200), "every row read back whole");
                     scans += 1;
                 }
                 scans
@@ -153,7 +155,7 @@ fn checkpoints_with_readers_in_flight_lose_nothing() {
         .collect();
     for i in 0..200u32 {
         let tx = e.begin_write().expect("begin");
-        h.insert(&tx, &[i as u8; 200]).expect("insert");
+        insert(&tx, &h, &[i as u8; 200]);
         tx.commit().expect("commit");
         if i % 10 == 9 {
             e.checkpoint().expect("checkpoint");
@@ -166,7 +168,7 @@ fn checkpoints_with_readers_in_flight_lose_nothing() {
     drop(e);
     let e = open(&vfs.reboot(LossMode::DropAll), &opts);
     let r = e.begin_read().expect("read");
-    assert_eq!(h.tuple_count(&r).expect("count"), 200);
+    assert_eq!(sim::rows(&r, &h).expect("scan").len(), 200);
 }
 
 /// 4. Pages reach the data file only after the log is durable past their
@@ -196,7 +198,7 @@ fn every_page_write_follows_its_log() {
     for i in 0..300u32 {
         let tx = e.begin_write().expect("begin");
         for j in 0..5 {
-            h.insert(&tx, &(i * 10 + j).to_le_bytes().repeat(30)).expect("insert");
+            insert(&tx, &h, &(i * 10 + j).to_le_bytes().repeat(30));
         }
         let p = tx.commit_pending().expect("commit");
         if i % 3 == 0 {
@@ -225,12 +227,12 @@ fn a_later_successful_fsync_proves_nothing() {
     let h = table(&e);
     for i in 0..5u32 {
         let tx = e.begin_write().expect("begin");
-        h.insert(&tx, &i.to_le_bytes()).expect("insert");
+        insert(&tx, &h, &i.to_le_bytes());
         tx.commit().expect("commit");
     }
     vfs.add_fault(Fault::FailSyncLosingData(When::Nth(OpFilter::ops(&[OpKind::SyncData]).on_path("-wal-"), 0)));
     let tx = e.begin_write().expect("begin");
-    h.insert(&tx, b"lost").expect("insert");
+    insert(&tx, &h, b"lost");
     assert!(matches!(tx.commit(), Err(Error::Poisoned { .. })));
     for _ in 0..3 {
         assert!(matches!(e.begin_write(), Err(Error::Poisoned { .. })), "no retry pretends success");
@@ -238,7 +240,7 @@ fn a_later_successful_fsync_proves_nothing() {
     drop(e);
     let e = open(&vfs.reboot(LossMode::KeepAll), &opts);
     let r = e.begin_read().expect("read");
-    assert_eq!(h.tuple_count(&r).expect("count"), 5, "the failed commit is gone, the acknowledged ones are there");
+    assert_eq!(sim::rows(&r, &h).expect("scan").len(), 5, "the failed commit is gone, the acknowledged ones are there");
 }
 
 /// 7. The recovery oracle is the model of acknowledged commits, not an
@@ -270,11 +272,11 @@ fn a_torn_flush_never_damages_an_acknowledged_commit() {
     let e = open(&vfs, &opts);
     let h = table(&e);
     let tx = e.begin_write().expect("begin");
-    h.insert(&tx, b"acknowledged").expect("insert");
+    insert(&tx, &h, b"acknowledged");
     tx.commit().expect("commit");
     vfs.add_fault(Fault::Crash(When::Nth(OpFilter::ops(&[OpKind::SyncData]).on_path("-wal-"), 0)));
     let tx = e.begin_write().expect("begin");
-    h.insert(&tx, &[7u8; 600]).expect("insert");
+    insert(&tx, &h, &[7u8; 600]);
     assert!(tx.commit().is_err());
     drop(e);
     let image = vfs.crash_image();
@@ -283,8 +285,7 @@ fn a_torn_flush_never_damages_an_acknowledged_commit() {
             let disk = image.boot_seeded(LossMode::TearLast { sector, garbage: true }, seed);
             let e = open(&disk, &opts);
             let r = e.begin_read().expect("read");
-            let mut cur = h.cursor(&r).expect("cursor");
-            let first = cur.next(&r).expect("scan").map(|(_, t)| t);
+            let first = sim::rows(&r, &h).expect("scan").into_iter().next().map(|(_, b)| b);
             assert_eq!(first.as_deref(), Some(&b"acknowledged"[..]), "seed {seed}, {sector}-byte sectors");
         }
     }
@@ -301,18 +302,18 @@ fn pages_left_unchanged_or_rolled_back_stay_clean() {
     let e = open(&vfs, &opts);
     let h = table(&e);
     let tx = e.begin_write().expect("begin");
-    let tid = h.insert(&tx, b"row").expect("insert");
+    insert(&tx, &h, b"row");
     tx.commit().expect("commit");
     e.checkpoint().expect("checkpoint");
     assert_eq!(e.pool().dirty_count(), 0);
     // Touched, not changed.
     let tx = e.begin_write().expect("begin");
-    drop(tx.write(tid.page).expect("write access"));
+    drop(tx.write(h.root).expect("write access"));
     tx.commit().expect("commit");
     assert_eq!(e.pool().dirty_count(), 0, "an unchanged page is not dirty");
     // Changed, then rolled back.
     let tx = e.begin_write().expect("begin");
-    h.update(&tx, tid, b"new").expect("update");
+    RowStore::new(&h).replace_raw(&tx, 1, &[Value::Blob(b"new".to_vec())]).expect("update");
     tx.rollback().expect("rollback");
     assert_eq!(e.pool().dirty_count(), 0, "a rolled-back page is not dirty");
     let before = e.pool().stats().page_writes;

@@ -1,7 +1,12 @@
 //! Faults against the storage layers: the WAL rule on every page write, bit
 //! flips and torn writes detected as corruption, and exclusive locking.
 
+// Tree keys are big-endian integers, so byte order is numeric order.
+#![allow(clippy::big_endian_bytes)]
+
 mod common;
+
+use std::ops::Bound;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,8 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use waldb::buffer::{BufferPool, LogFlusher, PageMut, PageRef, RecordingFlusher};
 use waldb::io::{LossMode, OsVfs, SimVfs};
+use waldb::storage::btree::{BTree, Direction};
 use waldb::storage::page::{page_lsn, set_page_lsn};
-use waldb::storage::{DataFile, HeapFile, PageStore, TupleId};
+use waldb::storage::{DataFile, PageStore};
 use waldb::{Error, Lsn, PageId};
 
 const PS: usize = 512;
@@ -59,7 +65,7 @@ impl PageStore for Stamping<'_> {
 }
 
 #[test]
-fn wal_rule_holds_on_every_page_write_of_a_heap_workload() {
+fn wal_rule_holds_on_every_page_write_of_a_tree_workload() {
     let vfs = SimVfs::new(3);
     let flusher = Arc::new(RecordingFlusher::new());
     let pool = common::open_pool_with(&vfs, &db(), PS, 8, flusher.clone());
@@ -76,13 +82,15 @@ fn wal_rule_holds_on_every_page_write_of_a_heap_workload() {
             }
         }
     })));
-    let heap = HeapFile::create(&store).expect("create");
-    let mut tids: Vec<TupleId> = Vec::new();
+    let tree = BTree::create(&store, true).expect("create");
+    let mut keys: Vec<[u8; 8]> = Vec::new();
     for i in 0..600usize {
-        tids.push(heap.insert(&store, &vec![i as u8; 20 + i % 60]).expect("insert"));
+        let k = (i as u64).to_be_bytes();
+        assert!(tree.insert(&store, &k, &vec![i as u8; 20 + i % 60]).expect("insert"));
+        keys.push(k);
         if i % 3 == 0 {
-            let t = tids.swap_remove(i * 7 % tids.len());
-            heap.delete(&store, t).expect("delete");
+            let k = keys.swap_remove(i * 7 % keys.len());
+            assert!(tree.delete(&store, &k).expect("delete").is_some());
         }
     }
     pool.flush_all().expect("flush");
@@ -98,9 +106,9 @@ fn wal_rule_holds_on_every_page_write_of_a_heap_workload() {
 fn every_bit_flip_in_a_used_page_is_detected() {
     let vfs = SimVfs::new(5);
     let pool = common::open_pool(&vfs, &db(), PS, 8);
-    let heap = HeapFile::create(&pool).expect("create");
-    for i in 0..60u32 {
-        heap.insert(&pool, format!("row {i} ").repeat(3).as_bytes()).expect("insert");
+    let tree = BTree::create(&pool, true).expect("create");
+    for i in 0..60u64 {
+        tree.insert(&pool, &i.to_be_bytes(), format!("row {i} ").repeat(3).as_bytes()).expect("insert");
     }
     pool.flush_all().expect("flush");
     pool.sync_file().expect("sync");
@@ -119,7 +127,7 @@ fn every_bit_flip_in_a_used_page_is_detected() {
                 Arc::new(waldb::buffer::NoLog),
                 waldb::buffer::PoolOptions { frames: 64, max_frames: 64 },
             );
-            let mut cur = heap.cursor(&pool)?;
+            let mut cur = tree.range(&pool, Bound::Unbounded, Bound::Unbounded, Direction::Forward)?;
             while cur.next(&pool)?.is_some() {}
             Ok(())
         });
@@ -134,11 +142,18 @@ fn every_bit_flip_in_a_used_page_is_detected() {
 fn a_torn_page_write_is_detected_as_corruption() {
     let vfs = SimVfs::new(9);
     let pool = common::open_pool(&vfs, &db(), 4096, 8);
-    let heap = HeapFile::create(&pool).expect("create");
-    let tid = heap.insert(&pool, &[1u8; 3000]).expect("insert");
+    // Three entries of about 1,000 bytes fill most of one leaf (the root);
+    // rewriting them all changes most of its sectors.
+    let tree = BTree::create(&pool, true).expect("create");
+    let keys = [0u64, 1, 2].map(u64::to_be_bytes);
+    for k in &keys {
+        tree.insert(&pool, k, &[1u8; 990]).expect("insert");
+    }
     pool.flush_all().expect("flush");
     pool.sync_file().expect("sync");
-    heap.update(&pool, tid, &[2u8; 3000]).expect("update");
+    for k in &keys {
+        tree.put(&pool, k, &[2u8; 990]).expect("update");
+    }
     pool.flush_all().expect("flush; no sync");
     drop(pool);
     let image = vfs.crash_image();
@@ -146,11 +161,15 @@ fn a_torn_page_write_is_detected_as_corruption() {
     for seed in 0..16 {
         let disk = image.boot_seeded(LossMode::TearLast { sector: 512, garbage: false }, seed);
         let pool = common::open_pool(&disk, &db(), 4096, 8);
-        match heap.get(&pool, tid) {
-            Ok(Some(v)) => assert!(v == vec![1u8; 3000] || v == vec![2u8; 3000], "a mixed value was returned"),
-            Ok(None) => panic!("tuple vanished"),
+        let got: waldb::Result<Vec<_>> = keys.iter().map(|k| tree.get(&pool, k)).collect();
+        match got {
+            Ok(values) => {
+                let old = values.iter().all(|v| v.as_deref() == Some(&[1u8; 990][..]));
+                let new = values.iter().all(|v| v.as_deref() == Some(&[2u8; 990][..]));
+                assert!(old || new, "a mixed or missing value was returned");
+            }
             Err(e) => {
-                assert!(matches!(e, Error::Corrupt { page, .. } if page == tid.page), "{e}");
+                assert!(matches!(e, Error::Corrupt { page, .. } if page == tree.root()), "{e}");
                 torn += 1;
             }
         }
@@ -180,9 +199,9 @@ fn the_flusher_sees_no_request_for_unlogged_pages() {
     let vfs = SimVfs::new(1);
     let flusher = Arc::new(RecordingFlusher::new());
     let pool = common::open_pool_with(&vfs, &db(), PS, 8, flusher.clone());
-    let heap = HeapFile::create(&pool).expect("create");
+    let tree = BTree::create(&pool, true).expect("create");
     for i in 0..200u32 {
-        heap.insert(&pool, &i.to_le_bytes().repeat(10)).expect("insert");
+        tree.insert(&pool, &u64::from(i).to_be_bytes(), &i.to_le_bytes().repeat(10)).expect("insert");
     }
     pool.flush_all().expect("flush");
     assert!(flusher.requests().is_empty(), "pages with LSN 0 need no log flush");

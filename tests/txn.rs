@@ -1,18 +1,52 @@
 //! The transaction layer's behaviour: commit, rollback, recovery, readers,
 //! large transactions, checkpoints, poisoning.
 
+// B+tree keys are big-endian integers, so byte order is numeric order.
+#![allow(clippy::big_endian_bytes)]
+
 mod common;
+
+use std::ops::Bound;
 
 use std::sync::Arc;
 
 use common::sim::{self, Change, State, Step, TABLES, db_path, dump, sim_options};
 use waldb::io::{Fault, LossMode, OpFilter, OpKind, SimVfs, Vfs, When};
-use waldb::storage::{HeapFile, PageStore, header};
+use waldb::storage::btree::{BTree, Direction};
+use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
 use waldb::{Error, PageId};
 
 fn open(vfs: &SimVfs, opts: &EngineOptions) -> Engine {
     Engine::open(Arc::new(vfs.clone()) as Arc<dyn Vfs>, &db_path(), opts.clone()).expect("open")
+}
+
+/// Insert a row holding `bytes` into the workload's table in `slot`, under
+/// the next rowid.
+fn insert_row<S: PageStore>(s: &S, slot: u8, bytes: &[u8]) -> waldb::Result<i64> {
+    sim::insert_row(s, &sim::table(s, slot)?.expect("the table exists"), None, bytes)
+}
+
+/// A new B+tree registered in root slot `slot`.
+fn create_tree<S: PageStore>(s: &S, slot: usize) -> BTree {
+    let t = BTree::create(s, true).expect("create the tree");
+    header::set_root(&mut s.write(PageId::HEADER).expect("header"), slot, t.root());
+    t
+}
+
+/// The B+tree in root slot `slot`.
+fn tree_in<S: PageStore>(s: &S, slot: usize) -> BTree {
+    BTree::open(header::root(&s.read(PageId::HEADER).expect("header"), slot))
+}
+
+/// Every key of `t`.
+fn keys<S: PageStore>(s: &S, t: BTree) -> Vec<Vec<u8>> {
+    let mut c = t.range(s, Bound::Unbounded, Bound::Unbounded, Direction::Forward).expect("cursor");
+    let mut out = Vec::new();
+    while let Some((k, _)) = c.next(s).expect("scan") {
+        out.push(k);
+    }
+    out
 }
 
 fn inserts(n: usize, len: usize) -> Vec<Step> {
@@ -58,8 +92,7 @@ fn rolled_back_and_uncommitted_work_leaves_no_trace() {
     assert_eq!(dump(&e).expect("dump"), *out.states.last().expect("states"));
     // An open transaction at the crash.
     let tx = e.begin_write().expect("begin");
-    let root = header::root(&tx.read(PageId::HEADER).expect("h"), 1);
-    HeapFile::open(root).insert(&tx, &[9u8; 100]).expect("insert");
+    insert_row(&tx, 1, &[9u8; 100]).expect("insert");
     let before = e.pool().stats().page_writes;
     e.pool().flush_all().expect("flush");
     assert_eq!(e.pool().stats().page_writes, before, "uncommitted pages are never written (no steal)");
@@ -72,8 +105,7 @@ fn a_reader_sees_only_durable_commits() {
     let vfs = SimVfs::new(3);
     let e = open(&vfs, &opts);
     let tx = e.begin_write().expect("begin");
-    let h = HeapFile::create(&tx).expect("heap");
-    header::set_root(&mut tx.write(PageId::HEADER).expect("h"), 1, h.meta_page());
+    create_tree(&tx, 1);
     let pending = tx.commit_pending().expect("commit record appended");
     let lsn = pending.lsn().expect("changed");
     assert!(e.durable_lsn() <= lsn, "not durable yet");
@@ -94,11 +126,9 @@ fn a_transaction_too_large_for_the_pool_cap_fails_cleanly() {
     let before = dump(&e).expect("dump");
     {
         let tx = e.begin_write().expect("begin");
-        let root = header::root(&tx.read(PageId::HEADER).expect("h"), 1);
-        let h = HeapFile::open(root);
-        let err = (0..10_000).find_map(|i| h.insert(&tx, &vec![i as u8; 500]).err()).expect("the cap is reached");
+        let err = (0..10_000).find_map(|i| insert_row(&tx, 1, &vec![i as u8; 500]).err()).expect("the cap is reached");
         assert!(matches!(err, Error::BufferPoolFull { .. }), "{err}");
-        assert!(h.insert(&tx, b"more").is_err(), "the transaction can only roll back now");
+        assert!(insert_row(&tx, 1, b"more").is_err(), "the transaction can only roll back now");
         assert!(tx.commit().is_err());
     }
     assert_eq!(dump(&e).expect("dump"), before, "rolled back");
@@ -114,19 +144,17 @@ fn a_million_row_transaction_succeeds_with_default_settings() {
     let e = open(&vfs, &opts);
     let rows: u64 = 1_000_000;
     let tx = e.begin_write().expect("begin");
-    let h = HeapFile::create(&tx).expect("heap");
-    header::set_root(&mut tx.write(PageId::HEADER).expect("h"), 1, h.meta_page());
-    let mut v = vec![7u8; 120];
+    let t = create_tree(&tx, 1);
+    let mut v = vec![7u8; 112];
     for i in 0..rows {
         v[..8].copy_from_slice(&i.to_le_bytes());
-        h.insert(&tx, &v).expect("insert");
+        assert!(t.insert(&tx, &i.to_be_bytes(), &v).expect("insert"));
     }
     tx.commit().expect("commit");
     drop(e);
     let e = open(&vfs.reboot(LossMode::DropAll), &opts);
     let r = e.begin_read().expect("read");
-    let h = HeapFile::open(header::root(&r.read(PageId::HEADER).expect("h"), 1));
-    assert_eq!(h.tuple_count(&r).expect("count"), rows);
+    assert_eq!(tree_in(&r, 1).check(&r).expect("check").entries, rows);
 }
 
 #[test]
@@ -163,7 +191,7 @@ fn a_poisoned_engine_refuses_writes_and_stale_reads() {
     let e = open(&vfs, &opts);
     vfs.add_fault(Fault::FailSyncLosingData(When::Nth(OpFilter::ops(&[OpKind::SyncData]).on_path("-wal-"), 0)));
     let tx = e.begin_write().expect("begin");
-    HeapFile::create(&tx).expect("heap");
+    BTree::create(&tx, true).expect("tree");
     assert!(matches!(tx.commit(), Err(Error::Poisoned { .. })));
     assert!(matches!(e.begin_write(), Err(Error::Poisoned { .. })));
     assert!(matches!(e.begin_read(), Err(Error::Poisoned { .. })), "the last commit is not durable");
@@ -231,8 +259,7 @@ fn concurrent_committers_survive_power_loss() {
         let e = open(&vfs, &opts);
         let tx = e.begin_write().expect("begin");
         for slot in 1..=2 {
-            let h = HeapFile::create(&tx).expect("heap");
-            header::set_root(&mut tx.write(PageId::HEADER).expect("h"), slot, h.meta_page());
+            create_tree(&tx, slot);
         }
         tx.commit().expect("commit");
         let acked = Arc::new(parking_lot::Mutex::new(Vec::new()));
@@ -243,11 +270,10 @@ fn concurrent_committers_survive_power_loss() {
                     for i in 0..200u64 {
                         let id = t * 1_000 + i;
                         let Ok(tx) = e.begin_write() else { return };
-                        let hdr = tx.read(PageId::HEADER).expect("h").to_vec();
                         for slot in 1..=2 {
-                            let h = HeapFile::open(header::root(&hdr, slot));
-                            if h.insert(&tx, &id.to_le_bytes()).is_err() {
-                                return;
+                            match tree_in(&tx, slot).insert(&tx, &id.to_be_bytes(), &[]) {
+                                Ok(fresh) => assert!(fresh, "row {id} inserted twice"),
+                                Err(_) => return,
                             }
                         }
                         match tx.commit() {
@@ -271,17 +297,14 @@ fn concurrent_committers_survive_power_loss() {
         for mode in [LossMode::DropAll, LossMode::RandomSectors { sector: 512 }] {
             let e = open(&image.boot_seeded(mode, seed), &opts);
             let r = e.begin_read().expect("read");
-            let hdr = r.read(PageId::HEADER).expect("h").to_vec();
             let mut tables = Vec::new();
             for slot in 1..=2 {
-                let h = HeapFile::open(header::root(&hdr, slot));
-                let mut cur = h.cursor(&r).expect("cursor");
-                let mut ids = std::collections::BTreeSet::new();
-                while let Some((_, t)) = cur.next(&r).expect("scan") {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(&t);
-                    assert!(ids.insert(u64::from_le_bytes(b)), "a row twice");
-                }
+                let t = tree_in(&r, slot);
+                t.check(&r).expect("the tree is well formed");
+                let ids: std::collections::BTreeSet<u64> = keys(&r, t)
+                    .iter()
+                    .map(|k| u64::from_be_bytes(k.as_slice().try_into().expect("8-byte key")))
+                    .collect();
                 tables.push(ids);
             }
             assert_eq!(tables[0], tables[1], "seed {seed}: a transaction was split");
@@ -299,25 +322,26 @@ fn a_statement_rollback_keeps_the_transactions_earlier_changes() {
     let vfs = SimVfs::new(13);
     let e = open(&vfs, &opts);
     let tx = e.begin_write().expect("begin");
-    let h = HeapFile::create(&tx).expect("heap");
-    header::set_root(&mut tx.write(PageId::HEADER).expect("h"), 1, h.meta_page());
-    let kept: Vec<_> = (0..50u32).map(|i| h.insert(&tx, &i.to_le_bytes().repeat(20)).expect("insert")).collect();
+    let t = create_tree(&tx, 1);
+    let row = |i: u32| i.to_le_bytes().repeat(20);
+    for i in 0..50u32 {
+        t.insert(&tx, &u64::from(i).to_be_bytes(), &row(i)).expect("insert");
+    }
     tx.begin_statement();
     for i in 50..400u32 {
-        h.insert(&tx, &i.to_le_bytes().repeat(20)).expect("insert");
+        t.insert(&tx, &u64::from(i).to_be_bytes(), &row(i)).expect("insert");
     }
-    h.delete(&tx, kept[3]).expect("delete");
+    t.delete(&tx, &3u64.to_be_bytes()).expect("delete");
     tx.rollback_statement().expect("statement rollback");
-    assert_eq!(h.tuple_count(&tx).expect("count"), 50);
-    assert!(h.get(&tx, kept[3]).expect("get").is_some());
-    h.insert(&tx, b"after").expect("insert");
+    assert_eq!(t.check(&tx).expect("check").entries, 50);
+    assert_eq!(t.get(&tx, &3u64.to_be_bytes()).expect("get"), Some(row(3)));
+    t.insert(&tx, &u64::MAX.to_be_bytes(), b"after").expect("insert");
     tx.commit().expect("commit");
     drop(e);
     let e = open(&vfs.reboot(LossMode::DropAll), &opts);
     let r = e.begin_read().expect("read");
-    assert_eq!(h.tuple_count(&r).expect("count"), 51);
-    // Nothing leaked: every page is the heap's or free.
-    let mut pages = h.pages(&r).expect("pages");
-    pages.push(h.meta_page());
-    waldb::storage::check::check_pages(&r, &[("heap", pages)]).expect("accounting");
+    let c = t.check(&r).expect("check");
+    assert_eq!(c.entries, 51);
+    // Nothing leaked: every page is the tree's or free.
+    waldb::storage::check::check_pages(&r, &[("tree", c.pages)]).expect("accounting");
 }

@@ -25,7 +25,7 @@ fn pool_on(vfs: &SimVfs, frames: usize, max: usize, flusher: Arc<dyn LogFlusher>
 fn fill(pool: &BufferPool, n: u32, lsn: bool) -> Vec<PageId> {
     (0..n)
         .map(|i| {
-            let (id, mut p) = alloc::allocate(pool, PageType::Heap).expect("allocate");
+            let (id, mut p) = alloc::allocate(pool, PageType::Overflow).expect("allocate");
             p[100] = i as u8;
             if lsn {
                 set_page_lsn(&mut p, Lsn(u64::from(i) + 1));
@@ -103,12 +103,12 @@ fn uncommitted_pages_are_never_written_and_the_pool_grows_to_its_cap() {
     let pool = pool_on(&vfs, 8, 12, Arc::new(NoLog));
     let mut ids = Vec::new();
     for _ in 0..11 {
-        let (id, mut p) = alloc::allocate(&pool, PageType::Heap).expect("allocate");
+        let (id, mut p) = alloc::allocate(&pool, PageType::Overflow).expect("allocate");
         p.set_uncommitted(true);
         ids.push(id);
     }
     // Page 0 plus 11 uncommitted pages fill all 12 frames.
-    let e = alloc::allocate(&pool, PageType::Heap).expect_err("full");
+    let e = alloc::allocate(&pool, PageType::Overflow).expect_err("full");
     assert!(matches!(e, Error::BufferPoolFull { frames: 12 }), "{e}");
     let len = vfs.live_bytes(&db()).expect("file").len();
     pool.flush_all().expect("flush");
@@ -120,7 +120,7 @@ fn uncommitted_pages_are_never_written_and_the_pool_grows_to_its_cap() {
     for id in &ids {
         pool.fetch_mut(*id).expect("fetch").set_uncommitted(false);
     }
-    alloc::allocate(&pool, PageType::Heap).expect("committed pages can be evicted again");
+    alloc::allocate(&pool, PageType::Overflow).expect("committed pages can be evicted again");
 }
 
 #[test]
@@ -267,7 +267,7 @@ fn a_poisoned_log_stops_eviction_writes_and_reads() {
     flusher.flush_to(Lsn(100)).expect("durable past every page");
     flusher.fail_from_now();
     let writes = pool.stats().page_writes;
-    let e = alloc::allocate(&pool, PageType::Heap).expect_err("no frame can be freed");
+    let e = alloc::allocate(&pool, PageType::Overflow).expect_err("no frame can be freed");
     assert!(e.is_poisoned(), "{e}");
     assert_eq!(pool.stats().page_writes, writes, "nothing written after the poison");
 }

@@ -1,7 +1,7 @@
 //! The whole-file page accounting check: every page after the header is
-//! owned by exactly one structure (a heap, a tree, …) or is on the free
-//! list. Structures report the pages they own (`HeapFile::pages`,
-//! `BTree::check`); this module walks the free list and finds the pages no
+//! owned by exactly one structure (a tree, an overflow chain, …) or is on
+//! the free list. Structures report the pages they own (`BTree::check`,
+//! `overflow::chain_pages`); this module walks the free list and finds the pages no
 //! one owns (leaked) and the pages two owners claim.
 
 use std::collections::HashMap;

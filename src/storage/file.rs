@@ -306,7 +306,7 @@ mod tests {
 
     fn page(ps: usize, id: u32, fill: u8) -> Vec<u8> {
         let mut b = vec![0u8; ps];
-        page::init(&mut b, PageId(id), PageType::Heap, crate::ids::Lsn(1));
+        page::init(&mut b, PageId(id), PageType::Overflow, crate::ids::Lsn(1));
         b[100..200].fill(fill);
         b
     }

@@ -2,7 +2,6 @@
 //!
 //! - [`page`]: the common page header and checksum every page carries.
 //! - [`header`]: page 0, the file header.
-//! - [`heap_page`]: the slotted page of tuples.
 //! - [`control`]: the control file: where recovery starts.
 //! - [`file`](mod@file): the locked data file: verified reads, sealed writes, growth,
 //!   sync, and the fail-stop latch.
@@ -10,7 +9,6 @@
 //!   structures below reach pages, so they can run over the buffer pool (and
 //!   later over a transaction) without this layer calling up.
 //! - [`alloc`]: page allocation and the free list kept in page 0.
-//! - [`heap`]: heap files: a table's tuples across a chain of heap pages.
 //! - [`btree`]: B+trees of byte-string keys, and the key encoding of values.
 //! - [`check`]: whole-file page accounting (no page leaked or owned twice).
 //! - [`record`]: row records (values to bytes and back).
@@ -22,8 +20,6 @@ pub mod check;
 pub mod control;
 pub mod file;
 pub mod header;
-pub mod heap;
-pub mod heap_page;
 pub mod overflow;
 pub mod page;
 pub mod record;
@@ -33,7 +29,5 @@ pub use btree::{BTree, Direction};
 pub use control::Control;
 pub use file::{DataFile, FileStats, Opened};
 pub use header::FileHeader;
-pub use heap::{HeapCursor, HeapFile};
-pub use heap_page::TupleId;
 pub use page::PageType;
 pub use store::PageStore;

@@ -1,4 +1,5 @@
-//! [`PageStore`]: how page-level structures (heap files, later B+trees) reach
+//! [`PageStore`]: how page-level structures (B+trees, overflow chains, the free
+//! list) reach
 //! pages without naming the layer that caches them.
 //!
 //! The buffer pool implements it for unlogged access (tests, tools); the
@@ -7,8 +8,8 @@
 //! generic over it, so storage never calls up into `buffer` or `txn`.
 //!
 //! Guards are latches: holding a write guard on a page while asking for the
-//! same page again deadlocks. Callers fetch in a fixed order (meta page, then
-//! data pages) and drop a guard before fetching its page again.
+//! same page again deadlocks. Callers fetch in a fixed order (e.g. a tree's
+//! parent before its child) and drop a guard before fetching its page again.
 
 use std::ops::{Deref, DerefMut};
 

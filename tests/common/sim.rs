@@ -3,13 +3,13 @@
 //! check that a recovered database equals the model after a prefix of the
 //! commit order that includes every acknowledged commit.
 //!
-//! Tables are heap files registered in root slots 1..=TABLES of the file
-//! header. A row is `rowid (u64 LE) ++ value`; the model is a map from
-//! (table, rowid) to value.
+//! Tables are the SQL layer's row stores ([`RowStore`]: a clustered B+tree
+//! keyed by the rowid, a row too large for a tree entry in an overflow
+//! chain) whose roots are registered in root slots 1..=TABLES and [`TREE`]
+//! of the file header. A row is one blob; the model is a map from (table,
+//! rowid) to that blob.
 
 #![allow(dead_code)]
-// B+tree keys are big-endian rowids, so byte order is numeric order.
-#![allow(clippy::big_endian_bytes)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,21 +17,21 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use std::ops::Bound;
 use waldb::io::{CrashImage, LossMode, SimVfs, Vfs};
 
-use waldb::storage::btree::{BTree, Direction};
-use waldb::storage::{HeapFile, PageStore, TupleId, header};
+use waldb::sql::catalog::Table;
+use waldb::sql::table::RowStore;
+use waldb::storage::btree::BTree;
+use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions, PendingCommit};
 use waldb::wal::WalOptions;
-use waldb::{Error, PageId};
+use waldb::{Error, PageId, Value};
 
 use super::rng::Rng;
 
-/// Heap tables in the workload (root slots 1..=TABLES).
+/// Tables of the OLTP workloads (root slots 1..=TABLES).
 pub const TABLES: u8 = 3;
-/// The B+tree table: a unique tree in this root slot, keyed by the rowid
-/// (big-endian), its value the row.
+/// The table of the B+tree workload ([`btree_oltp`]), in this root slot.
 pub const TREE: u8 = 4;
 
 /// (table, rowid) → value. Values are shared, so the model can keep a
@@ -62,16 +62,10 @@ pub fn sim_options(segment_size: u64, checkpoint_bytes: Option<u64>) -> EngineOp
 pub enum Change {
     /// Insert a new row of `len` bytes.
     Insert { table: u8, len: usize },
-    /// Replace the `pick`th row (modulo the table's size).
+    /// Replace the `pick`th row (in rowid order, modulo the table's size).
     Update { table: u8, pick: usize, len: usize },
     /// Delete the `pick`th row.
     Delete { table: u8, pick: usize },
-    /// Insert a new row of `len` bytes into the B+tree table.
-    TreeInsert { len: usize },
-    /// Replace the `pick`th row of the B+tree table.
-    TreeUpdate { pick: usize, len: usize },
-    /// Delete the `pick`th row of the B+tree table.
-    TreeDelete { pick: usize },
 }
 
 /// One step of a workload.
@@ -117,84 +111,88 @@ pub struct Outcome {
     pub poisoned: bool,
 }
 
-fn row(rowid: u64, len: usize) -> Vec<u8> {
-    let mut v = rowid.to_le_bytes().to_vec();
-    v.extend((0..len).map(|i| (rowid.wrapping_mul(7).wrapping_add(i as u64 * 13)) as u8));
-    v
+/// The bytes of a row: `len` bytes derived from `seed`.
+fn row(seed: u64, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (seed.wrapping_mul(7).wrapping_add(i as u64 * 13)) as u8).collect()
 }
 
-fn split(t: &[u8]) -> (u64, Vec<u8>) {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&t[..8]);
-    (u64::from_le_bytes(b), t[8..].to_vec())
+/// The row store in root slot `slot` (a table of [`TABLES`] or [`TREE`]).
+pub fn row_table(root: PageId, slot: u8) -> Table {
+    Table {
+        name: format!("t{slot}"),
+        columns: Vec::new(),
+        root,
+        rowid_alias: None,
+        indexes: Vec::new(),
+        sql: String::new(),
+        checks: Vec::new(),
+        autoincrement: false,
+    }
 }
 
-/// The heap of `table`, if its creation has committed.
-fn heap<S: PageStore>(s: &S, table: u8) -> waldb::Result<Option<HeapFile>> {
+/// The table in root slot `slot`, if its creation has committed.
+pub fn table<S: PageStore>(s: &S, slot: u8) -> waldb::Result<Option<Table>> {
     let h = s.read(PageId::HEADER)?;
-    let root = header::root(&h, usize::from(table));
-    Ok((!root.is_none()).then(|| HeapFile::open(root)))
+    let root = header::root(&h, usize::from(slot));
+    Ok((!root.is_none()).then(|| row_table(root, slot)))
 }
 
-/// The B+tree table, if its creation has committed.
-fn tree<S: PageStore>(s: &S) -> waldb::Result<Option<BTree>> {
-    let h = s.read(PageId::HEADER)?;
-    let root = header::root(&h, usize::from(TREE));
-    Ok((!root.is_none()).then(|| BTree::open(root)))
+/// Create an empty table (its clustered tree) and register it in `slot`.
+pub fn create_table<S: PageStore>(s: &S, slot: u8) -> waldb::Result<Table> {
+    let t = BTree::create(s, true)?;
+    header::set_root(&mut s.write(PageId::HEADER)?, usize::from(slot), t.root());
+    Ok(row_table(t.root(), slot))
 }
 
-/// Every row of every table, read in a read transaction; the B+tree table
-/// must pass its structural check.
+/// Store a row holding `bytes` in `t` under `rowid` (`None`: the next
+/// rowid); returns the rowid.
+pub fn insert_row<S: PageStore>(s: &S, t: &Table, rowid: Option<i64>, bytes: &[u8]) -> waldb::Result<i64> {
+    RowStore::new(t).insert_raw(s, rowid, &[Value::Blob(bytes.to_vec())])
+}
+
+/// Every row of `t` (rowid, bytes), in rowid order.
+pub fn rows<S: PageStore>(s: &S, t: &Table) -> waldb::Result<Vec<(i64, Vec<u8>)>> {
+    RowStore::new(t).scan_all(s)?.into_iter().map(|(rowid, row)| Ok((rowid, blob(t, rowid, row)?))).collect()
+}
+
+/// The slots of every table of the workloads.
+fn slots() -> impl Iterator<Item = u8> {
+    (1..=TABLES).chain([TREE])
+}
+
+/// The blob a stored row holds.
+fn blob(t: &Table, rowid: i64, mut row: Vec<Value>) -> waldb::Result<Vec<u8>> {
+    match (row.pop(), row.is_empty()) {
+        (Some(Value::Blob(b)), true) => Ok(b),
+        _ => Err(Error::InvalidInput(format!("row {rowid} of {} is not one blob", t.name))),
+    }
+}
+
+/// Every row of every table, read in a read transaction; every table must
+/// pass the B+tree's structural check, and every page of the file be owned
+/// once (by a table's tree or overflow chains, or the free list).
 pub fn dump(e: &Engine) -> waldb::Result<State> {
     let r = e.begin_read()?;
     let mut out = State::new();
-    let mut owners: Vec<(&str, Vec<PageId>)> = Vec::new();
-    for t in 1..=TABLES {
-        if let Some(h) = heap(&r, t)? {
-            let mut pages = h.pages(&r)?;
-            pages.push(h.meta_page());
-            owners.push(("a heap", pages));
+    let mut owners: Vec<(String, Vec<PageId>)> = Vec::new();
+    for slot in slots() {
+        let Some(t) = table(&r, slot)? else { continue };
+        owners.push((t.name.clone(), RowStore::new(&t).pages(&r)?));
+        for (rowid, bytes) in rows(&r, &t)? {
+            out.insert((slot, rowid as u64), bytes.into());
         }
-    }
-    if let Some(t) = tree(&r)? {
-        owners.push(("the B+tree", t.check(&r)?.pages));
     }
     // Every page is owned once: nothing leaked by a crash, nothing shared.
+    let owners: Vec<(&str, Vec<PageId>)> = owners.iter_mut().map(|(n, p)| (n.as_str(), std::mem::take(p))).collect();
     waldb::storage::check::check_pages(&r, &owners)?;
-    if let Some(t) = tree(&r)? {
-        let mut cur = t.range(&r, Bound::Unbounded, Bound::Unbounded, Direction::Forward)?;
-        while let Some((k, v)) = cur.next(&r)? {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&k);
-            out.insert((TREE, u64::from_be_bytes(b)), v.into());
-        }
-    }
-    for t in 1..=TABLES {
-        let Some(h) = heap(&r, t)? else { continue };
-        let mut cur = h.cursor(&r)?;
-        while let Some((_, tuple)) = cur.next(&r)? {
-            let (rowid, value) = split(&tuple);
-            if out.insert((t, rowid), value.into()).is_some() {
-                return Err(Error::InvalidInput(format!("row {rowid} of table {t} appears twice")));
-            }
-        }
-    }
     Ok(out)
 }
 
-type Index = Vec<BTreeMap<u64, TupleId>>;
-
-fn rebuild_index(e: &Engine) -> waldb::Result<Index> {
-    let r = e.begin_read()?;
-    let mut idx: Index = vec![BTreeMap::new(); usize::from(TABLES) + 1];
-    for t in 1..=TABLES {
-        let Some(h) = heap(&r, t)? else { continue };
-        let mut cur = h.cursor(&r)?;
-        while let Some((tid, tuple)) = cur.next(&r)? {
-            idx[usize::from(t)].insert(split(&tuple).0, tid);
-        }
-    }
-    Ok(idx)
+/// The rowid of the `pick`th row of `table` in the model (modulo its size).
+fn nth_row(model: &State, table: u8, pick: usize) -> Option<u64> {
+    let range = (table, 0)..=(table, u64::MAX);
+    let n = model.range(range.clone()).count();
+    model.range(range).nth(pick % n.max(1)).map(|((_, r), _)| *r)
 }
 
 struct Runner<'a> {
@@ -205,7 +203,6 @@ struct Runner<'a> {
     /// never held across a call into the engine.
     out: Arc<Mutex<Outcome>>,
     model: State,
-    index: Index,
     next_rowid: u64,
     pending: Vec<PendingCommit>,
     /// Whether [`Step::FlushBeforeCommits`] was reached.
@@ -234,7 +231,7 @@ impl Runner<'_> {
     /// Commit `tx` leaving `model`: the state is counted as attempted before
     /// the COMMIT record is appended (a crash image taken during the append
     /// may already hold it) and taken back if the commit fails.
-    fn commit(&mut self, tx: waldb::txn::WriteTxn, model: State, index: Index) -> waldb::Result<()> {
+    fn commit(&mut self, tx: waldb::txn::WriteTxn, model: State) -> waldb::Result<()> {
         {
             let mut out = self.out.lock();
             out.attempted += 1;
@@ -243,7 +240,6 @@ impl Runner<'_> {
         match tx.commit_pending() {
             Ok(p) => {
                 self.model = model;
-                self.index = index;
                 self.pending.push(p);
                 if self.pending.len() >= self.group { self.wait_all() } else { Ok(()) }
             }
@@ -259,77 +255,49 @@ impl Runner<'_> {
     fn txn(&mut self, e: &Engine, changes: &[Change], commit: bool) -> waldb::Result<()> {
         let tx = e.begin_write()?;
         let mut model = self.model.clone();
-        let mut index = self.index.clone();
         for c in changes {
             match *c {
-                Change::Insert { table, len } => {
-                    let Some(h) = heap(&tx, table)? else { continue };
+                Change::Insert { table: slot, len } => {
+                    let Some(t) = table(&tx, slot)? else { continue };
                     let rowid = self.next_rowid;
                     self.next_rowid += 1;
                     let v = row(rowid, len);
-                    let tid = h.insert(&tx, &v)?;
-                    index[usize::from(table)].insert(rowid, tid);
-                    model.insert((table, rowid), v[8..].into());
+                    insert_row(&tx, &t, Some(rowid as i64), &v)?;
+                    model.insert((slot, rowid), v.into());
                 }
-                Change::Update { table, pick, len } => {
-                    let Some(h) = heap(&tx, table)? else { continue };
-                    let rows = &mut index[usize::from(table)];
-                    let Some((&rowid, &tid)) = rows.iter().nth(pick % rows.len().max(1)) else { continue };
+                Change::Update { table: slot, pick, len } => {
+                    let Some(t) = table(&tx, slot)? else { continue };
+                    let Some(rowid) = nth_row(&model, slot, pick) else { continue };
                     let v = row(rowid ^ (pick as u64) << 32, len);
-                    let mut stored = rowid.to_le_bytes().to_vec();
-                    stored.extend_from_slice(&v[8..]);
-                    let new = h.update(&tx, tid, &stored)?;
-                    rows.insert(rowid, new);
-                    model.insert((table, rowid), stored[8..].into());
+                    RowStore::new(&t).replace_raw(&tx, rowid as i64, &[Value::Blob(v.clone())])?;
+                    model.insert((slot, rowid), v.into());
                 }
-                Change::TreeInsert { len } => {
-                    let Some(t) = tree(&tx)? else { continue };
-                    let rowid = self.next_rowid;
-                    self.next_rowid += 1;
-                    let v = row(rowid, len)[8..].to_vec();
-                    if !t.insert(&tx, &rowid.to_be_bytes(), &v)? {
-                        return Err(Error::InvalidInput(format!("tree row {rowid} already there")));
+                Change::Delete { table: slot, pick } => {
+                    let Some(t) = table(&tx, slot)? else { continue };
+                    let Some(rowid) = nth_row(&model, slot, pick) else { continue };
+                    if !RowStore::new(&t).delete_raw(&tx, rowid as i64, &[])? {
+                        return Err(Error::InvalidInput(format!("row {rowid} of {} was already gone", t.name)));
                     }
-                    model.insert((TREE, rowid), v.into());
-                }
-                Change::TreeUpdate { pick, len } => {
-                    let Some(t) = tree(&tx)? else { continue };
-                    let rows: Vec<u64> = model.range((TREE, 0)..=(TREE, u64::MAX)).map(|((_, r), _)| *r).collect();
-                    let Some(&rowid) = rows.get(pick % rows.len().max(1)) else { continue };
-                    let v = row(rowid ^ (pick as u64) << 20, len)[8..].to_vec();
-                    if t.put(&tx, &rowid.to_be_bytes(), &v)?.is_none() {
-                        return Err(Error::InvalidInput(format!("tree row {rowid} was missing")));
-                    }
-                    model.insert((TREE, rowid), v.into());
-                }
-                Change::TreeDelete { pick } => {
-                    let Some(t) = tree(&tx)? else { continue };
-                    let rows: Vec<u64> = model.range((TREE, 0)..=(TREE, u64::MAX)).map(|((_, r), _)| *r).collect();
-                    let Some(&rowid) = rows.get(pick % rows.len().max(1)) else { continue };
-                    if t.delete(&tx, &rowid.to_be_bytes())?.is_none() {
-                        return Err(Error::InvalidInput(format!("tree row {rowid} was missing")));
-                    }
-                    model.remove(&(TREE, rowid));
-                }
-                Change::Delete { table, pick } => {
-                    let Some(h) = heap(&tx, table)? else { continue };
-                    let rows = &mut index[usize::from(table)];
-                    let Some((&rowid, &tid)) = rows.iter().nth(pick % rows.len().max(1)) else { continue };
-                    if !h.delete(&tx, tid)? {
-                        return Err(Error::InvalidInput(format!("row {rowid} was already gone")));
-                    }
-                    rows.remove(&rowid);
-                    model.remove(&(table, rowid));
+                    model.remove(&(slot, rowid));
                 }
             }
         }
-        if commit { self.commit(tx, model, index) } else { tx.rollback() }
+        if commit { self.commit(tx, model) } else { tx.rollback() }
     }
 
     fn run(&mut self, steps: &[Step]) -> waldb::Result<()> {
         let mut e = Engine::open(Arc::new(self.vfs.clone()), &db_path(), self.opts.clone())?;
         self.setup(&e)?;
-        self.index = rebuild_index(&e)?;
+        // Rowids continue after any row already there (a second run on a
+        // database keeps its rows).
+        let r = e.begin_read()?;
+        for slot in slots() {
+            if let Some(t) = table(&r, slot)? {
+                let max = RowStore::new(&t).max_rowid(&r)?.unwrap_or(0) as u64;
+                self.next_rowid = self.next_rowid.max(max + 1);
+            }
+        }
+        drop(r);
         for step in steps {
             match step {
                 Step::Txn { changes, commit } => self.txn(&e, changes, *commit)?,
@@ -353,7 +321,6 @@ impl Runner<'_> {
                     if got != self.model {
                         return Err(Error::InvalidInput("state after a clean reopen differs from the model".into()));
                     }
-                    self.index = rebuild_index(&e)?;
                 }
             }
         }
@@ -365,25 +332,17 @@ impl Runner<'_> {
     fn setup(&mut self, e: &Engine) -> waldb::Result<()> {
         let tx = e.begin_write()?;
         let mut created = false;
-        for t in 1..=TABLES {
-            if heap(&tx, t)?.is_none() {
-                let h = HeapFile::create(&tx)?;
-                let mut hdr = tx.write(PageId::HEADER)?;
-                header::set_root(&mut hdr, usize::from(t), h.meta_page());
+        for slot in slots() {
+            if table(&tx, slot)?.is_none() {
+                create_table(&tx, slot)?;
                 created = true;
             }
-        }
-        if tree(&tx)?.is_none() {
-            let t = BTree::create(&tx, true)?;
-            let mut hdr = tx.write(PageId::HEADER)?;
-            header::set_root(&mut hdr, usize::from(TREE), t.root());
-            created = true;
         }
         if !created {
             return tx.rollback();
         }
-        let (m, i) = (self.model.clone(), self.index.clone());
-        self.commit(tx, m, i)
+        let m = self.model.clone();
+        self.commit(tx, m)
     }
 }
 
@@ -402,7 +361,6 @@ fn run_shared(vfs: &SimVfs, opts: &EngineOptions, steps: &[Step], group: usize, 
         group: group.max(1),
         out: out.clone(),
         model: State::new(),
-        index: vec![BTreeMap::new(); usize::from(TABLES) + 1],
         next_rowid: 1,
         pending: Vec::new(),
         gap_flush: false,
@@ -501,8 +459,8 @@ pub fn check_image_with(
     Ok(state)
 }
 
-/// B+tree workload: `txns` transactions of 1–12 changes to the B+tree
-/// table — inserts first, then a mix that deletes as much as it inserts, so
+/// B+tree workload: `txns` transactions of 1–12 changes to the table in
+/// slot [`TREE`] — inserts first, then a mix that deletes as much as it inserts, so
 /// nodes split and merge — with a checkpoint every `checkpoint_every`.
 pub fn btree_oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Vec<Step> {
     let mut g = Rng(seed);
@@ -512,9 +470,11 @@ pub fn btree_oltp(seed: u64, txns: usize, checkpoint_every: Option<usize>) -> Ve
         let growing = i < txns / 2;
         let changes = (0..n)
             .map(|_| match (growing, g.below(10)) {
-                (true, 0..=7) | (false, 0..=3) => Change::TreeInsert { len: 20 + g.below(180) as usize },
-                (_, 8) | (false, 4..=5) => Change::TreeUpdate { pick: g.next() as usize, len: g.below(200) as usize },
-                _ => Change::TreeDelete { pick: g.next() as usize },
+                (true, 0..=7) | (false, 0..=3) => Change::Insert { table: TREE, len: 20 + g.below(180) as usize },
+                (_, 8) | (false, 4..=5) => {
+                    Change::Update { table: TREE, pick: g.next() as usize, len: g.below(200) as usize }
+                }
+                _ => Change::Delete { table: TREE, pick: g.next() as usize },
             })
             .collect();
         steps.push(Step::Txn { changes, commit: g.below(15) != 0 });

@@ -1,7 +1,7 @@
 //! B+tree nodes: the byte layout of leaf and internal pages, and the cell
 //! operations on one page image. Pure functions; no I/O.
 //!
-//! Like the heap page, a node keeps a slot array that grows up from the
+//! A node is a slotted page: it keeps a slot array that grows up from the
 //! header and cells that grow down from the end; the slots are kept in key
 //! order, so binary search runs over them.
 //!
@@ -35,7 +35,7 @@
 //! that contradicts its own layout is a [`Malformed`] error, not a panic.
 
 use crate::ids::{Lsn, PageId, get_u16, get_u32, put_u16, put_u32};
-use crate::storage::heap_page::Malformed;
+use crate::storage::page::Malformed;
 use crate::storage::page::{self, PAGE_HEADER_LEN, PageType};
 
 /// Offset of the level.
@@ -452,7 +452,7 @@ mod tests {
         let mut c = leaf(512);
         put_u16(&mut c, COUNT_OFFSET, 400);
         assert!(check(&c).is_err());
-        c[page::PAGE_TYPE_OFFSET] = PageType::Heap as u8;
+        c[page::PAGE_TYPE_OFFSET] = PageType::Overflow as u8;
         assert!(check(&c).is_err());
     }
 }

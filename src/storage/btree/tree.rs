@@ -9,7 +9,7 @@
 //! # Changes and recovery
 //!
 //! Every page the tree changes is written through the page store, so under a
-//! transaction it is logged at commit like any heap page (page diffs, full
+//! transaction it is logged at commit like any other page (page diffs, full
 //! page images after a checkpoint's redo point) and rolled back from
 //! before-images. A split touches several pages inside one transaction, so a
 //! crash in the middle of it is all-or-nothing with its transaction, and redo
@@ -37,7 +37,7 @@ use std::ops::Bound;
 use crate::error::{Error, Result};
 use crate::ids::PageId;
 use crate::storage::alloc;
-use crate::storage::heap_page::Malformed;
+use crate::storage::page::Malformed;
 use crate::storage::page::PageType;
 use crate::storage::store::PageStore;
 
@@ -657,7 +657,7 @@ impl BTree {
         Ok(())
     }
 
-    /// Non-unique trees: add `key` with `locator` (e.g. a packed tuple id)
+    /// Non-unique trees: add `key` with `locator` (e.g. a rowid's 8 bytes)
     /// appended, so equal keys are stored once per row. The key must be
     /// self-delimiting (as the memcomparable encoding is).
     pub fn insert_entry<S: PageStore>(&self, s: &S, key: &[u8], locator: &[u8]) -> Result<bool> {
