@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use waldb::PageId;
+use waldb::btree::{BTree, Direction};
 use waldb::io::OsVfs;
-use waldb::storage::btree::{BTree, Direction};
 use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
 

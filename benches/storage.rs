@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use waldb::PageId;
+use waldb::btree::{BTree, Direction};
 use waldb::buffer::{BufferPool, NoLog, PoolOptions};
 use waldb::io::OsVfs;
 use waldb::storage::DataFile;
-use waldb::storage::btree::{BTree, Direction};
 
 fn pool(dir: &std::path::Path, frames: usize) -> BufferPool {
     let file = DataFile::open_or_create(&OsVfs::new(), &dir.join("bench.db"), 4096).expect("open").file;

@@ -48,7 +48,7 @@
 //!    |
 //!  src/sql        parse (sqlparser) -> plan -> execute; catalog; DDL/DML
 //!    |
-//!  src/storage/btree   clustered rowid B+trees and index B+trees, overflow chains
+//!  src/btree      B+trees of byte-string keys (rowid tables, indexes) over any page store
 //!    |
 //!  src/txn        begin / commit / rollback; writer lock; no steal; checkpoints; recovery
 //!    |        \
@@ -107,7 +107,7 @@
 //! the items at the root, [`vfs`] (the file systems a database runs on,
 //! including the simulated disk with its injectable faults) and [`inspect`]
 //! (decoded WAL records, page summaries, the integrity check, for tools).
-//! Every layer module (`buffer`, `storage`, `txn`, `wal`, `sql`, `io`,
+//! Every layer module (`btree`, `buffer`, `storage`, `txn`, `wal`, `sql`, `io`,
 //! `ids`, ...) is private, so nothing reachable writes a page without
 //! logging it.
 //!
@@ -134,7 +134,7 @@ macro_rules! layer_modules {
 }
 
 // The layer modules: private unless the `unstable` feature is on.
-layer_modules!(api, buffer, error, ids, io, sql, storage, txn, value, wal);
+layer_modules!(api, btree, buffer, error, ids, io, sql, storage, txn, value, wal);
 
 // The public API.
 pub mod inspect;

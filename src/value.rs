@@ -1,7 +1,7 @@
 //! [`Value`]: the SQL values waldb stores — NULL, 64-bit integers, 64-bit
 //! reals, UTF-8 text and blobs — and their order, which is SQLite's.
 //!
-//! A leaf module: the key encoding (`storage::btree::keycode`), the SQL layer
+//! A leaf module: the key encoding (`sql::keycode`), the SQL layer
 //! and the API all use it.
 
 use std::cmp::Ordering;

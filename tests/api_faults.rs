@@ -1023,9 +1023,9 @@ fn replay() {
 /// behind SQL's back is reported as corruption of that index.
 #[test]
 fn check_integrity_counts_rows_and_catches_a_missing_index_entry() {
+    use waldb::btree::BTree;
     use waldb::sql::catalog::Catalog;
     use waldb::sql::table::index_key;
-    use waldb::storage::BTree;
     let db = Database::open_in_memory().expect("open");
     db.execute_batch(
         "CREATE TABLE t(a INTEGER, b TEXT UNIQUE); CREATE INDEX ta ON t(a); INSERT INTO t VALUES (1, 'x'), (2, 'y');",

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use waldb::Error;
+use waldb::btree::{BTree, Direction, max_entry, max_key};
 use waldb::buffer::BufferPool;
 use waldb::io::{LossMode, OsVfs, SimVfs, Vfs};
-use waldb::storage::btree::{BTree, Direction, max_entry, max_key};
 use waldb::storage::{FileHeader, PageStore};
 
 fn db() -> PathBuf {

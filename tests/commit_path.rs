@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use common::sim::{self, Step, check_image_with, sim_options};
 use parking_lot::Mutex;
+use waldb::btree::BTree;
 use waldb::io::{CrashImage, Errno, Fault, LossMode, OpFilter, OpKind, SimVfs, Vfs, When};
-use waldb::storage::btree::BTree;
 use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
 use waldb::wal::{Durability, RecordType, Wal, WalOptions};

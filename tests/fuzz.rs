@@ -79,13 +79,14 @@ use common::scale::{pick, scale};
 use parking_lot::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
+use waldb::btree::node;
 use waldb::ids::DbId;
 use waldb::io::{LossMode, OpenMode, OsVfs, SimVfs, Vfs};
+use waldb::sql::record;
 use waldb::sql::table::MAX_ROW;
-use waldb::storage::btree::node;
+use waldb::storage::Control;
 use waldb::storage::header::{self, FileHeader};
 use waldb::storage::page::{self, PageType};
-use waldb::storage::{Control, record};
 use waldb::txn::log::{PageOp, apply, decode_checkpoint, decode_page_record};
 use waldb::wal::format::{
     FIRST_LSN, MAX_PAYLOAD, REC_HEADER_LEN, REC_LEN_OFFSET, RecordFields, RecordType, SEG_CRC_OFFSET, SEG_HEADER_LEN,

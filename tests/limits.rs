@@ -28,8 +28,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use waldb::sql::record;
 use waldb::sql::table::MAX_ROW;
-use waldb::storage::record;
 use waldb::{Database, Error, Value};
 
 /// The largest TEXT or BLOB value a one-column row holds: the row record

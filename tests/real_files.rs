@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use common::rng::Rng;
+use waldb::btree::{BTree, Direction};
 use waldb::io::{OsVfs, Vfs};
-use waldb::storage::btree::{BTree, Direction};
 use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
 use waldb::wal::WalOptions;

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
+use waldb::btree::{BTree, Direction};
 use waldb::buffer::{BufferPool, LogFlusher, PageMut, PageRef, RecordingFlusher};
 use waldb::io::{LossMode, OsVfs, SimVfs};
-use waldb::storage::btree::{BTree, Direction};
 use waldb::storage::page::{page_lsn, set_page_lsn};
 use waldb::storage::{DataFile, PageStore};
 use waldb::{Error, Lsn, PageId};

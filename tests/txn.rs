@@ -11,8 +11,8 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use common::sim::{self, Change, State, Step, TABLES, db_path, dump, sim_options};
+use waldb::btree::{BTree, Direction};
 use waldb::io::{Fault, LossMode, OpFilter, OpKind, SimVfs, Vfs, When};
-use waldb::storage::btree::{BTree, Direction};
 use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions};
 use waldb::{Error, PageId};

@@ -27,13 +27,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::api::{Database, Options};
+use crate::btree::{BTree, Direction};
 use crate::error::{Error, Result};
 use crate::ids::PageId;
 use crate::io::{OpenMode, ReadOnlyVfs, SimVfs, Vfs, parent_dir};
 use crate::sql::catalog::Catalog;
 use crate::sql::table::{RowStore, index_key, rowid_of};
 use crate::storage::PageStore;
-use crate::storage::btree::{BTree, Direction};
 use crate::storage::check::{PageAccount, check_pages};
 use crate::storage::{Control, header, page};
 use crate::txn::log::decode_page_record;

@@ -17,9 +17,9 @@
 use std::path::Path;
 
 use crate::api::Database;
+use crate::btree::node;
 use crate::error::Result;
 use crate::ids::{Lsn, PageId, get_u16, get_u32};
-use crate::storage::btree::node;
 use crate::storage::page::{self, PageType};
 use crate::storage::{FileHeader, alloc, header, overflow};
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::ids::PageId;
-use crate::storage::btree::BTree;
+use crate::btree::BTree;
 use crate::storage::{PageStore, header};
 use crate::value::Value;
 

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::PageId;
-use crate::storage::btree::BTree;
+use crate::btree::BTree;
 use crate::storage::{PageStore, header};
 
 use super::ast::Statement;
@@ -155,7 +155,7 @@ pub fn run<S: PageStore>(s: &S, stmt: &Statement, catalog: &Catalog) -> Result<b
                 s,
                 std::ops::Bound::Unbounded,
                 std::ops::Bound::Unbounded,
-                crate::storage::Direction::Forward,
+                crate::btree::Direction::Forward,
             )?;
             while let Some((rowid, row)) = c.next(s)? {
                 index_insert(s, t, &idx, &row, rowid)?;

@@ -39,7 +39,9 @@
 //!   (CREATE/DROP), [`alter`] (ALTER TABLE): running plans.
 //! - [`pragma`]: PRAGMA introspection and settings; [`sequence`]:
 //!   AUTOINCREMENT's `sqlite_sequence`.
-//! - [`table`]: rows and index entries in B+trees.
+//! - [`table`]: rows and index entries in B+trees; [`record`] (a row's
+//!   bytes) and [`keycode`] (values as memcomparable index keys) are their
+//!   encodings.
 //! - [`types`] and [`func`]: SQLite's value semantics and functions;
 //!   [`build`]: the text and blob values they make, bounded in size;
 //!   [`builtins`] ([`datetime`], [`math`], `printf`) the rest of SQLite's
@@ -59,6 +61,7 @@ pub mod exec;
 pub mod explain;
 pub mod fp;
 pub mod func;
+pub mod keycode;
 pub mod math;
 pub mod parse;
 pub mod plan;
@@ -66,6 +69,7 @@ pub mod pragma;
 pub mod prepare;
 pub mod print;
 pub mod printf;
+pub mod record;
 pub mod sequence;
 pub mod table;
 pub mod types;

@@ -25,9 +25,10 @@ use std::ops::Bound;
 use crate::error::{ConstraintKind, Error, Result};
 use crate::ids::PageId;
 use crate::storage::PageStore;
-use crate::storage::btree::keycode::encode_value;
-use crate::storage::btree::{BTree, Cursor, Direction, max_entry};
-use crate::storage::{overflow, record};
+use crate::sql::keycode::encode_value;
+use crate::btree::{BTree, Cursor, Direction, max_entry};
+use crate::sql::record;
+use crate::storage::overflow;
 use crate::value::Value;
 
 use super::catalog::{Index, Table};

@@ -9,23 +9,21 @@
 //!   structures below reach pages, so they can run over the buffer pool (and
 //!   later over a transaction) without this layer calling up.
 //! - [`alloc`]: page allocation and the free list kept in page 0.
-//! - [`btree`]: B+trees of byte-string keys, and the key encoding of values.
 //! - [`check`]: whole-file page accounting (no page leaked or owned twice).
-//! - [`record`]: row records (values to bytes and back).
 //! - [`overflow`]: chains of pages for values too large for a tree entry.
+//!
+//! The B+tree (`src/btree`) is the layer above: it reaches pages through
+//! [`PageStore`] and allocates them through [`alloc`].
 
 pub mod alloc;
-pub mod btree;
 pub mod check;
 pub mod control;
 pub mod file;
 pub mod header;
 pub mod overflow;
 pub mod page;
-pub mod record;
 pub mod store;
 
-pub use btree::{BTree, Direction};
 pub use control::Control;
 pub use file::{DataFile, FileStats, Opened};
 pub use header::FileHeader;

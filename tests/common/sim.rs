@@ -19,9 +19,9 @@ use parking_lot::Mutex;
 
 use waldb::io::{CrashImage, LossMode, SimVfs, Vfs};
 
+use waldb::btree::BTree;
 use waldb::sql::catalog::Table;
 use waldb::sql::table::RowStore;
-use waldb::storage::btree::BTree;
 use waldb::storage::{PageStore, header};
 use waldb::txn::{Engine, EngineOptions, PendingCommit};
 use waldb::wal::WalOptions;

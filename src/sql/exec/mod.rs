@@ -20,8 +20,8 @@ use std::rc::Rc;
 use crate::error::{Error, Result};
 use crate::io::Vfs;
 use crate::storage::PageStore;
-use crate::storage::btree::keycode::encode_value;
-use crate::storage::btree::{BTree, Cursor, Direction};
+use crate::sql::keycode::encode_value;
+use crate::btree::{BTree, Cursor, Direction};
 use crate::value::{Value, sql_cmp};
 
 use crate::sql::ast::{BinaryOp, SetOp, UnaryOp};

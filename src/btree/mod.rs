@@ -3,11 +3,11 @@
 //!
 //! - [`node`]: the node layout (byte table) and cell operations on a page.
 //! - [`tree`]: [`BTree`] operations over a page store, cursors, the checker.
-//! - [`keycode`]: the memcomparable encoding of SQL values as keys.
 //!
-//! The tree knows pages and keys, not SQL: keys are compared as bytes.
+//! The tree knows pages and keys, not SQL: keys are compared as bytes (the
+//! SQL layer's `sql::keycode` makes values into such keys). It sits above
+//! `storage` (pages, allocation, overflow chains) and below `sql`.
 
-pub mod keycode;
 pub mod node;
 pub mod tree;
 
