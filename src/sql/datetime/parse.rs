@@ -166,6 +166,17 @@ pub(super) const XFORM: [(&str, f64, f64); 6] = [
     ("year", 14713.0, 31536000.0),
 ];
 
+/// `p`'s date at the time `h:mi:s`, in UTC, for 'start of ...' and
+/// 'end of ...' (the Julian day is recomputed from the fields).
+fn at_time_of_day(p: &mut DateTime, h: i32, mi: i32, s: f64) {
+    p.compute_ymd();
+    p.valid_hms = true;
+    (p.h, p.mi, p.s) = (h, mi, s);
+    p.raw_s = false;
+    p.tz = 0;
+    p.valid_jd = false;
+}
+
 /// SQLite's `parseModifier`: false on success.
 pub(super) fn parse_modifier(z: &[u8], p: &mut DateTime, idx: usize) -> bool {
     match at(z, 0).to_ascii_lowercase() {
@@ -201,12 +212,7 @@ pub(super) fn parse_modifier(z: &[u8], p: &mut DateTime, idx: usize) -> bool {
                 return true;
             }
             let w = &z[7..];
-            p.compute_ymd();
-            p.valid_hms = true;
-            (p.h, p.mi, p.s) = (23, 59, 59.999);
-            p.raw_s = false;
-            p.tz = 0;
-            p.valid_jd = false;
+            at_time_of_day(p, 23, 59, 59.999);
             if eq_ic(w, "month") {
                 p.d = 1;
                 p.mo += 1;
@@ -324,12 +330,7 @@ pub(super) fn parse_modifier(z: &[u8], p: &mut DateTime, idx: usize) -> bool {
                 return true;
             }
             let w = &z[9..];
-            p.compute_ymd();
-            p.valid_hms = true;
-            (p.h, p.mi, p.s) = (0, 0, 0.0);
-            p.raw_s = false;
-            p.tz = 0;
-            p.valid_jd = false;
+            at_time_of_day(p, 0, 0, 0.0);
             if eq_ic(w, "month") {
                 p.d = 1;
                 false
