@@ -1758,7 +1758,69 @@ const TOKENS: &[&str] = &[
     "\"",
     "\u{0}",
     "\u{fffd}",
+    "ISNULL",
+    "NOTNULL",
+    "INNER",
+    "USING",
+    "NATURAL",
+    "QUERY",
+    "PLAN",
+    "TEMP",
+    "INDEXED",
+    "FILTER",
+    "t1",
+    "main",
+    "?0",
+    ":a",
+    "0x1F",
+    "1.5e3",
+    "'s'",
+    "X'0A'",
+    "x'1'",
+    "[b]",
 ];
+
+// ---------------------------------------------------------------------------
+// The parser alone: arbitrary text, token soup and cut statements never
+// panic inside sqlparser (`parse` catches a panic and says "panicked").
+
+/// `parse` returns, and not because it caught a panic inside sqlparser.
+fn check_parse_no_panic(sql: &str) -> Result<(), TestCaseError> {
+    if let Err(Error::Sql(message)) = waldb::sql::parse::parse(sql) {
+        prop_assert!(!message.contains("panicked"), "sqlparser panicked on {sql:?}");
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn parse_never_panics_on_arbitrary_text(sql in "\\PC{0,200}") {
+        check_parse_no_panic(&sql)?;
+    }
+
+    #[test]
+    fn parse_never_panics_on_token_soup(words in prop::collection::vec(prop::sample::select(TOKENS), 0..40)) {
+        check_parse_no_panic(&words.join(" "))?;
+    }
+
+    #[test]
+    fn parse_never_panics_on_cut_statements(
+        base in prop::sample::select(&[
+            "SELECT a, count(*) FROM t1 AS x JOIN t2 ON x.a = t2.b WHERE a IN (1, 2) GROUP BY a HAVING sum(b) > 0 ORDER BY 1 DESC LIMIT 3, 4",
+            "INSERT OR REPLACE INTO t(a, b) VALUES (1, 'x'), (-9223372036854775808, X'00')",
+            "CREATE TABLE t(a INTEGER PRIMARY KEY DESC, b VARCHAR(10) NOT NULL DEFAULT 0, UNIQUE(a, b))",
+            "UPDATE t SET a = CASE WHEN b ISNULL THEN CAST(c AS REAL) ELSE ?2 END WHERE NOT EXISTS (SELECT 1)",
+            "SELECT 1 UNION SELECT 2 EXCEPT VALUES (3) INTERSECT SELECT * FROM (SELECT 4) q",
+        ][..]),
+        cut in 0usize..200,
+        insert in prop::sample::select(TOKENS),
+    ) {
+        let cut = (0..=cut.min(base.len())).rev().find(|&i| base.is_char_boundary(i)).unwrap_or(0);
+        let (head, tail) = base.split_at(cut);
+        check_parse_no_panic(&format!("{head} {insert} {tail}"))?;
+        check_parse_no_panic(head)?;
+    }
+}
 
 static ARBITRARY_SQL: AtomicU64 = AtomicU64::new(0);
 

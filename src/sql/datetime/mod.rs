@@ -142,6 +142,21 @@ impl DateTime {
         self.tz = 0;
     }
 
+    /// Take the raw number as seconds since 1970 (the `auto` and `unixepoch`
+    /// modifiers), when the instant is in `range` of milliseconds since the
+    /// Julian epoch; false when it is not.
+    fn set_unix_seconds(&mut self, range: std::ops::Range<f64>) -> bool {
+        let ms = self.s * 1000.0 + 210_866_760_000_000.0;
+        if !range.contains(&ms) {
+            return false;
+        }
+        self.clear_ymd_hms_tz();
+        self.jd = (ms + 0.5) as i64;
+        self.valid_jd = true;
+        self.raw_s = false;
+        true
+    }
+
     fn compute_jd(&mut self) {
         if self.valid_jd {
             return;

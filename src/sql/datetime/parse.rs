@@ -188,11 +188,7 @@ pub(super) fn parse_modifier(z: &[u8], p: &mut DateTime, idx: usize) -> bool {
                 if !p.raw_s || p.valid_jd {
                     p.raw_s = false;
                 } else if p.s >= -210_866_760_000.0 && p.s <= 253_402_300_799.0 {
-                    let r = p.s * 1000.0 + 210_866_760_000_000.0;
-                    p.clear_ymd_hms_tz();
-                    p.jd = (r + 0.5) as i64;
-                    p.valid_jd = true;
-                    p.raw_s = false;
+                    p.set_unix_seconds(f64::NEG_INFINITY..f64::INFINITY);
                 }
                 return false;
             }
@@ -270,15 +266,7 @@ pub(super) fn parse_modifier(z: &[u8], p: &mut DateTime, idx: usize) -> bool {
                 if idx > 1 {
                     return true;
                 }
-                let r = p.s * 1000.0 + 210_866_760_000_000.0;
-                if (0.0..464_269_060_800_000.0).contains(&r) {
-                    p.clear_ymd_hms_tz();
-                    p.jd = (r + 0.5) as i64;
-                    p.valid_jd = true;
-                    p.raw_s = false;
-                    return false;
-                }
-                true
+                !p.set_unix_seconds(0.0..464_269_060_800_000.0)
             } else if eq_ic(z, "utc") {
                 if !p.utc {
                     // Local time is UTC: the instant is unchanged.
