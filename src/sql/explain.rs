@@ -89,8 +89,12 @@ fn node(n: &Node, depth: usize, out: &mut Vec<String>) {
             line("MATERIALIZE SUBQUERY".into());
             query(plan, depth + 1, out);
         }
-        Node::Join { left, right, left_outer, .. } => {
-            line(if *left_outer { "LEFT JOIN (nested loop)".into() } else { "JOIN (nested loop)".into() });
+        Node::Join { left, right, left_outer, hash, .. } => {
+            let kind = if *left_outer { "LEFT JOIN" } else { "JOIN" };
+            line(match hash {
+                Some(keys) => format!("{kind} (hash on {} columns)", keys.left.len()),
+                None => format!("{kind} (nested loop)"),
+            });
             node(left, depth + 1, out);
             node(right, depth + 1, out);
         }

@@ -321,29 +321,32 @@ pub fn cast(v: &Value, type_name: &str) -> Result<Value> {
 }
 
 /// Compare two values in an expression (`=`, `<`, …), after SQLite's
-/// comparison affinity: when one side has numeric affinity (a column) and
-/// the other is text, the text is converted if it looks numeric; when one
-/// side has text affinity and the other is a number without affinity, the
-/// number becomes text. `None` when either side is NULL.
+/// comparison affinity ([`comparison_form`] of each side). `None` when
+/// either side is NULL.
 pub fn compare(a: &Value, aa: Option<Affinity>, b: &Value, ba: Option<Affinity>) -> Option<Ordering> {
     if matches!(a, Value::Null) || matches!(b, Value::Null) {
         return None;
     }
+    Some(sql_cmp(&comparison_form(a, aa, ba), &comparison_form(b, ba, aa)))
+}
+
+/// The form in which `v` (of affinity `own`) is compared with a value of
+/// affinity `other`, by SQLite's rules: when one side has numeric affinity
+/// and the other does not, text on the other side is converted if it looks
+/// numeric; when one side has text affinity and the other has none, a
+/// number on the other side becomes text. At most one side of a comparison
+/// is ever converted, and whether it is depends only on the two affinities
+/// and its own value, so each side's form can be computed alone (a hash
+/// join keys each of its inputs this way).
+pub fn comparison_form(v: &Value, own: Option<Affinity>, other: Option<Affinity>) -> Cow<'_, Value> {
     let numeric = |x: Option<Affinity>| matches!(x, Some(Affinity::Integer | Affinity::Real | Affinity::Numeric));
-    // Only a value that takes an affinity is copied.
-    let converted = |v: &Value, aff| Cow::Owned(apply_affinity(v.clone(), aff));
-    let (a, b): (Cow<'_, Value>, Cow<'_, Value>) = if numeric(aa) && matches!(b, Value::Text(_)) && !numeric(ba) {
-        (Cow::Borrowed(a), converted(b, Affinity::Numeric))
-    } else if numeric(ba) && matches!(a, Value::Text(_)) && !numeric(aa) {
-        (converted(a, Affinity::Numeric), Cow::Borrowed(b))
-    } else if aa == Some(Affinity::Text) && matches!(b, Value::Integer(_) | Value::Real(_)) && ba.is_none() {
-        (Cow::Borrowed(a), converted(b, Affinity::Text))
-    } else if ba == Some(Affinity::Text) && matches!(a, Value::Integer(_) | Value::Real(_)) && aa.is_none() {
-        (converted(a, Affinity::Text), Cow::Borrowed(b))
-    } else {
-        (Cow::Borrowed(a), Cow::Borrowed(b))
-    };
-    Some(sql_cmp(&a, &b))
+    match v {
+        Value::Text(_) if numeric(other) && !numeric(own) => Cow::Owned(apply_affinity(v.clone(), Affinity::Numeric)),
+        Value::Integer(_) | Value::Real(_) if other == Some(Affinity::Text) && own.is_none() => {
+            Cow::Owned(apply_affinity(v.clone(), Affinity::Text))
+        }
+        _ => Cow::Borrowed(v),
+    }
 }
 
 /// Integer or real result of an arithmetic operator on two non-NULL

@@ -2,14 +2,17 @@
 //! store), expressions are evaluated against the current row.
 //!
 //! Blocking operators (sort, aggregate, distinct sets, compound sets) hold
-//! their rows in memory; scans, filters, projections and joins stream.
+//! their rows in memory, and a hash join its right side's (up to a bound);
+//! scans, filters, projections and joins stream their left side.
 //! Subqueries that do not read an enclosing row run once per statement and
 //! are cached; correlated ones run once per outer row.
 //!
 //! - this file: the execution context ([`Ctx`]: page store, parameters,
 //!   cached subqueries) and the [`RowIter`] every operator implements;
 //! - `operators`: the operators of a plan — scans and access paths,
-//!   filter, project, join, sort, distinct, limit, aggregate, compound;
+//!   filter, project, nested-loop join, sort, distinct, limit, aggregate,
+//!   compound;
+//! - `hash_join`: the equi-join that reads its right side once;
 //! - `eval`: expression evaluation, comparison and `LIKE`/`GLOB`.
 
 use std::cmp::Ordering;
@@ -32,6 +35,7 @@ use crate::sql::types::{self, Affinity, apply_affinity, compare, truth};
 use crate::sql::{builtins, datetime};
 
 mod eval;
+mod hash_join;
 mod operators;
 
 pub use eval::{binary, eval, like};

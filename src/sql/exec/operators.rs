@@ -1,7 +1,9 @@
 //! The operators: each opens into a [`RowIter`] over its inputs. Scans
 //! stream through B+tree cursors; sort, aggregate, distinct and compound
-//! sets hold their rows in memory.
+//! sets hold their rows in memory; a hash join (`hash_join`) holds its
+//! right side's, up to a bound.
 
+use super::hash_join::HashJoinIter;
 use super::*;
 
 pub(super) struct VecIter(std::vec::IntoIter<Row>);
@@ -57,7 +59,10 @@ pub fn open<'n, S: PageStore + 'n>(
             };
             Box::new(RcIter { rows, at: 0 })
         }
-        Node::Join { left: l, right, left_outer, on, right_width } => Box::new(JoinIter {
+        Node::Join { left: l, right, left_outer, on, right_width, hash: Some(keys) } => Box::new(
+            HashJoinIter::new(open(l, cx, left)?, right, keys, on.as_ref(), *left_outer, *right_width),
+        ),
+        Node::Join { left: l, right, left_outer, on, right_width, hash: None } => Box::new(JoinIter {
             left: open(l, cx, left)?,
             right_node: right,
             right: None,
@@ -231,15 +236,16 @@ impl<'n, S: PageStore + 'n> RowIter<S> for LimitIter<'n, S> {
     }
 }
 
+/// A nested-loop join: the right side is opened again for each left row.
 pub(super) struct JoinIter<'n, S: PageStore> {
-    left: Box<dyn RowIter<S> + 'n>,
-    right_node: &'n Node,
-    right: Option<Box<dyn RowIter<S> + 'n>>,
-    current: Option<Row>,
-    matched: bool,
-    left_outer: bool,
-    on: Option<&'n CExpr>,
-    right_width: usize,
+    pub(super) left: Box<dyn RowIter<S> + 'n>,
+    pub(super) right_node: &'n Node,
+    pub(super) right: Option<Box<dyn RowIter<S> + 'n>>,
+    pub(super) current: Option<Row>,
+    pub(super) matched: bool,
+    pub(super) left_outer: bool,
+    pub(super) on: Option<&'n CExpr>,
+    pub(super) right_width: usize,
 }
 
 impl<'n, S: PageStore + 'n> RowIter<S> for JoinIter<'n, S> {

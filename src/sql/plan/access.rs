@@ -13,7 +13,36 @@ pub(super) fn split_c(e: &CExpr, out: &mut Vec<CExpr>) {
     }
 }
 
-/// Whether an expression holds an aggregate call (not inside a subquery).
+/// The hash keys for joining `right`, whose columns start at `offset` of
+/// the joined row and number `width`, on `terms` (the join's conjuncts):
+/// every `left column = right column` among them. Only a right side that
+/// does not depend on the left row qualifies — a full table scan or a
+/// materialized subquery; one that an index or rowid serves per left row
+/// stays a nested loop, and so does a join without such a term. Columns
+/// compare with the BINARY collation, the only one waldb has, so equal
+/// keys are exactly what `=` calls equal after comparison affinity.
+pub(super) fn hash_keys(right: &Node, terms: &[CExpr], offset: usize, width: usize) -> Option<HashKeys> {
+    if !matches!(right, Node::Scan { access: Access::Full, .. } | Node::Derived { .. }) {
+        return None;
+    }
+    let is_right = |idx: usize| (offset..offset + width).contains(&idx);
+    let mut keys = HashKeys { left: Vec::new(), right: Vec::new() };
+    for t in terms {
+        let CExpr::Binary(BinaryOp::Eq, a, b) = t else { continue };
+        let (CExpr::Col { idx: x, aff: xa }, CExpr::Col { idx: y, aff: ya }) = (a.as_ref(), b.as_ref()) else {
+            continue;
+        };
+        let ((l, la), (r, ra)) = match (is_right(*x), is_right(*y)) {
+            (false, true) if *x < offset => ((*x, *xa), (*y, *ya)),
+            (true, false) if *y < offset => ((*y, *ya), (*x, *xa)),
+            _ => continue,
+        };
+        keys.left.push((l, la));
+        keys.right.push((r - offset, ra));
+    }
+    (!keys.left.is_empty()).then_some(keys)
+}
+
 /// The column number an ORDER BY or GROUP BY term names: an integer
 /// literal, under any unary `+` and `-` (SQLite's `sqlite3ExprIsInteger`,
 /// so `ORDER BY -(-2)` is the second column and `ORDER BY -1` an error).

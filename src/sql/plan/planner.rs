@@ -280,14 +280,14 @@ impl<'c> Planner<'c> {
         let mut width = 0;
         for (i, s) in sources.into_iter().enumerate() {
             let mut node = s.node;
+            let mut join_terms = Vec::new();
             let on = if s.left_outer {
                 let on = s.on.as_ref().map(|e| self.compile(e, &scope, None)).transpose()?;
                 if let (Some(t), Some(on)) = (&s.table, &on) {
-                    let mut parts = Vec::new();
-                    split_c(on, &mut parts);
+                    split_c(on, &mut join_terms);
                     node = Node::Scan {
                         table: t.clone(),
-                        access: choose_access(t, self.catalog, &parts, offsets[i]),
+                        access: choose_access(t, self.catalog, &join_terms, offsets[i]),
                         desc: false,
                         needed: None,
                     };
@@ -303,9 +303,11 @@ impl<'c> Planner<'c> {
                         needed: None,
                     };
                 }
+                join_terms.clone_from(&here);
                 here.into_iter().reduce(|a, b| CExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b)))
             };
             let w = s.cols.len();
+            let hash = if root.is_some() { hash_keys(&node, &join_terms, offsets[i], w) } else { None };
             root = Some(match root {
                 None => match on {
                     Some(pred) if !s.left_outer => Node::Filter { input: Box::new(node), pred },
@@ -318,6 +320,7 @@ impl<'c> Planner<'c> {
                         left_outer: s.left_outer,
                         on: if s.left_outer { on.clone() } else { on },
                         right_width: w,
+                        hash,
                     };
                     if s.left_outer {
                         // WHERE conditions on this level apply after the join.

@@ -254,6 +254,9 @@ pub enum Node {
         on: Option<CExpr>,
         /// Columns of the right side (NULLs for an unmatched left row).
         right_width: usize,
+        /// Equality columns that let the right side be read once into a
+        /// hash table instead of once per left row; `None`: nested loop.
+        hash: Option<HashKeys>,
     },
     /// Rows for which the predicate is true.
     Filter {
@@ -319,6 +322,18 @@ pub enum Node {
         /// Columns kept.
         width: usize,
     },
+}
+
+/// The equality columns of a hash join (`left.x = right.y AND …`): a
+/// position in the left row and one in the right side's own row, each with
+/// its column's affinity, which decides how the pair is compared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashKeys {
+    /// Left-row positions and affinities.
+    pub left: Vec<(usize, Option<Affinity>)>,
+    /// Right-row positions (counted from the right side's first column)
+    /// and affinities.
+    pub right: Vec<(usize, Option<Affinity>)>,
 }
 
 /// A planned query.
