@@ -759,9 +759,18 @@ fn execute<S: PageStore>(s: &S, vfs: &dyn Vfs, p: &Prepared, cat: &Catalog, para
             out.columns = p.columns.clone();
             out.rows = collect(&q.root, &mut cx)?;
         }
-        Action::Insert(plan) => out.changes = dml::insert(plan, &mut cx)?,
-        Action::Update(plan) => out.changes = dml::update(plan, &mut cx)?,
-        Action::Delete(plan) => out.changes = dml::delete(plan, &mut cx)?,
+        Action::Insert(plan) => {
+            out.columns = p.columns.clone();
+            out.changes = dml::insert(plan, &mut cx, &mut out.rows)?;
+        }
+        Action::Update(plan) => {
+            out.columns = p.columns.clone();
+            out.changes = dml::update(plan, &mut cx, &mut out.rows)?;
+        }
+        Action::Delete(plan) => {
+            out.columns = p.columns.clone();
+            out.changes = dml::delete(plan, &mut cx, &mut out.rows)?;
+        }
         Action::Schema(stmt) => out.schema_changed = ddl::run(s, stmt, cat)?,
         Action::Pragma(pragma) => {
             out.columns = p.columns.clone();

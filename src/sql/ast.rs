@@ -80,6 +80,8 @@ pub enum Statement {
         source: InsertSource,
         /// What to do on a uniqueness conflict.
         on_conflict: OnConflict,
+        /// `RETURNING …` (empty: none).
+        returning: Vec<SelectItem>,
     },
     /// `UPDATE table SET col = expr, … [WHERE expr]`.
     Update {
@@ -89,6 +91,8 @@ pub enum Statement {
         assignments: Vec<(String, Expr)>,
         /// `WHERE` condition.
         filter: Option<Expr>,
+        /// `RETURNING …` (empty: none).
+        returning: Vec<SelectItem>,
     },
     /// `DELETE FROM table [WHERE expr]`.
     Delete {
@@ -96,6 +100,8 @@ pub enum Statement {
         table: String,
         /// `WHERE` condition.
         filter: Option<Expr>,
+        /// `RETURNING …` (empty: none).
+        returning: Vec<SelectItem>,
     },
     /// A query (`SELECT`, `VALUES`, compound).
     Query(Box<Query>),
@@ -221,6 +227,8 @@ pub enum OnConflict {
 /// A query: a set expression with ordering and limits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Query {
+    /// `WITH [RECURSIVE] …`: common table expressions visible to the query.
+    pub with: Option<With>,
     /// The rows.
     pub body: SetExpr,
     /// `ORDER BY`.
@@ -229,6 +237,32 @@ pub struct Query {
     pub limit: Option<Expr>,
     /// `OFFSET` (or the first number of `LIMIT a, b`, which is the offset).
     pub offset: Option<Expr>,
+}
+
+/// A `WITH` clause.
+#[derive(Clone, Debug, PartialEq)]
+pub struct With {
+    /// `RECURSIVE` was written (informational: as in SQLite, a CTE is
+    /// recursive when it refers to itself, with or without the keyword).
+    pub recursive: bool,
+    /// The common table expressions, in order; each sees those before it.
+    pub ctes: Vec<Cte>,
+}
+
+/// One common table expression: `name [(columns)] AS [[NOT] MATERIALIZED] (query)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cte {
+    /// Its name.
+    pub name: String,
+    /// Explicit column names, if given.
+    pub columns: Vec<String>,
+    /// Its query.
+    pub query: Box<Query>,
+    /// `AS MATERIALIZED` (`Some(true)`) / `AS NOT MATERIALIZED`
+    /// (`Some(false)`), as sqlparser reports it: a hint that changes no
+    /// result. With the SQLite dialect it is `None`: `parse/tokens.rs`
+    /// drops the hint before sqlparser (which rejects it there) runs.
+    pub materialized: Option<bool>,
 }
 
 /// The body of a query.

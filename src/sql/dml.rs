@@ -21,7 +21,7 @@ use super::ast::OnConflict;
 use super::catalog::{Column, Index, Table};
 use super::exec::{Ctx, Row, collect, eval, open};
 use super::plan::CExpr;
-use super::prepare::{DeletePlan, InsertPlan, InsertRows, UpdatePlan};
+use super::prepare::{DeletePlan, InsertPlan, InsertRows, Returning, UpdatePlan};
 use super::sequence;
 use super::table::{RowStore, index_add, index_delete, unique_conflict, unique_error};
 use super::types::{Affinity, apply_affinity, truth};
@@ -97,14 +97,33 @@ fn remove_row<S: PageStore>(s: &S, t: &Table, indexes: &[std::sync::Arc<Index>],
     Ok(())
 }
 
-/// Run an INSERT; returns the rows inserted.
-pub fn insert<S: PageStore>(plan: &InsertPlan, cx: &mut Ctx<'_, S>) -> Result<usize> {
+/// Evaluate `returning` over a changed row (columns, then rowid) into `out`.
+fn returned<S: PageStore>(
+    returning: &Returning,
+    row: &[Value],
+    rowid: i64,
+    cx: &mut Ctx<'_, S>,
+    out: &mut Vec<Row>,
+) -> Result<()> {
+    if returning.exprs.is_empty() {
+        return Ok(());
+    }
+    let mut full = Vec::with_capacity(row.len() + 1);
+    full.extend_from_slice(row);
+    full.push(Value::Integer(rowid));
+    out.push(returning.exprs.iter().map(|e| eval(e, &full, cx)).collect::<Result<Row>>()?);
+    Ok(())
+}
+
+/// Run an INSERT; returns the rows inserted, and adds the rows of its
+/// `RETURNING` to `out`.
+pub fn insert<S: PageStore>(plan: &InsertPlan, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<usize> {
     let mut n = 0;
     match &plan.rows {
         InsertRows::Values(rows) => {
             for r in rows {
                 let vals = r.iter().map(|e| eval(e, &[], cx)).collect::<Result<Vec<_>>>()?;
-                n += usize::from(insert_one(plan, vals, cx)?);
+                n += usize::from(insert_one(plan, vals, cx, out)?);
             }
         }
         InsertRows::Query(q) => {
@@ -112,14 +131,14 @@ pub fn insert<S: PageStore>(plan: &InsertPlan, cx: &mut Ctx<'_, S>) -> Result<us
             // same table would see the new rows.
             let rows = collect(&q.root, cx)?;
             for r in rows {
-                n += usize::from(insert_one(plan, r, cx)?);
+                n += usize::from(insert_one(plan, r, cx, out)?);
             }
         }
     }
     Ok(n)
 }
 
-fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -> Result<bool> {
+fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<bool> {
     let t = &*plan.table;
     let s = cx.store;
     let mut row: Row = vec![Value::Null; t.columns.len()];
@@ -209,6 +228,7 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>) -
     if t.autoincrement {
         sequence::record(s, plan.sequence.as_deref(), t, rowid)?;
     }
+    returned(&plan.returning, &row, rowid, cx, out)?;
     Ok(true)
 }
 
@@ -244,8 +264,9 @@ fn split_row(t: &Table, mut r: Row) -> Result<(i64, Row)> {
     Ok((rowid, r))
 }
 
-/// Run an UPDATE; returns the rows changed.
-pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>) -> Result<usize> {
+/// Run an UPDATE; returns the rows changed, and adds the rows of its
+/// `RETURNING` to `out`.
+pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<usize> {
     let t = &*plan.table;
     let s = cx.store;
     // Compute every new row first: the scan must not see its own changes.
@@ -307,12 +328,14 @@ pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>) -> Result<us
         for idx in &touched {
             index_add(s, idx, new, new_rowid)?;
         }
+        returned(&plan.returning, new, new_rowid, cx, out)?;
     }
     Ok(changes.len())
 }
 
-/// Run a DELETE; returns the rows deleted.
-pub fn delete<S: PageStore>(plan: &DeletePlan, cx: &mut Ctx<'_, S>) -> Result<usize> {
+/// Run a DELETE; returns the rows deleted, and adds the rows of its
+/// `RETURNING` (the rows as they were) to `out`.
+pub fn delete<S: PageStore>(plan: &DeletePlan, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<usize> {
     let t = &*plan.table;
     let rows = collect(&plan.rows, cx)?;
     let s = cx.store;
@@ -324,6 +347,7 @@ pub fn delete<S: PageStore>(plan: &DeletePlan, cx: &mut Ctx<'_, S>) -> Result<us
             index_delete(s, idx, &row, rowid)?;
         }
         store.delete_raw(s, rowid, &row)?;
+        returned(&plan.returning, &row, rowid, cx, out)?;
     }
     Ok(n)
 }

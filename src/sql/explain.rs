@@ -132,6 +132,12 @@ fn node(n: &Node, depth: usize, out: &mut Vec<String>) {
             node(right, depth + 1, out);
         }
         Node::Trim { input, .. } => node(input, depth, out),
+        Node::Working { .. } => line("RECURSIVE TABLE ROW".into()),
+        Node::Recursive(r) => {
+            line(format!("RECURSIVE CTE {}{}", r.name, if r.distinct { " (UNION)" } else { " (UNION ALL)" }));
+            node(&r.init, depth + 1, out);
+            node(&r.step, depth + 1, out);
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 
 use super::alter::check_name;
-use super::ast::{InsertSource, OnConflict, Statement};
+use super::ast::{InsertSource, OnConflict, SelectItem, Statement};
 use super::catalog::{Catalog, Index, Table, is_schema_table};
 use super::plan::{CExpr, Node, Planner, QueryPlan, Scope, SubPlan, prune_scan_columns};
 use super::pragma::Pragma;
@@ -25,6 +25,24 @@ pub enum InsertRows {
     Values(Vec<Vec<CExpr>>),
     /// The rows of a query.
     Query(Box<QueryPlan>),
+}
+
+/// A DML statement's `RETURNING`: one expression per output column, over
+/// the changed row (its columns, then its rowid); empty when none.
+#[derive(Clone, Debug, Default)]
+pub struct Returning {
+    /// The expressions.
+    pub exprs: Vec<CExpr>,
+    /// The output columns' names.
+    pub columns: Vec<String>,
+}
+
+impl Returning {
+    /// Plan `items` over rows of `t`.
+    fn plan(p: &mut Planner<'_>, t: &Table, items: &[SelectItem]) -> Result<Returning> {
+        let (exprs, columns) = p.plan_returning(t, items)?;
+        Ok(Returning { exprs, columns })
+    }
 }
 
 /// A planned `INSERT`.
@@ -47,6 +65,8 @@ pub struct InsertPlan {
     pub checks: Vec<(String, CExpr)>,
     /// `sqlite_sequence`, when the table is AUTOINCREMENT.
     pub sequence: Option<Arc<Table>>,
+    /// `RETURNING`, over each inserted row.
+    pub returning: Returning,
 }
 
 /// A planned `UPDATE`.
@@ -62,6 +82,8 @@ pub struct UpdatePlan {
     pub sets: Vec<(usize, CExpr)>,
     /// The table's CHECK constraints, as in [`InsertPlan::checks`].
     pub checks: Vec<(String, CExpr)>,
+    /// `RETURNING`, over each row as changed.
+    pub returning: Returning,
 }
 
 /// A planned `DELETE`.
@@ -73,6 +95,8 @@ pub struct DeletePlan {
     pub indexes: Vec<Arc<Index>>,
     /// The rows to delete (columns, then rowid).
     pub rows: Node,
+    /// `RETURNING`, over each row before it is deleted.
+    pub returning: Returning,
 }
 
 /// What a prepared statement does.
@@ -127,8 +151,11 @@ impl Prepared {
     /// half-way only on a storage error — which then ends the transaction,
     /// as in SQLite (`src/api/database.rs`). A bulk load is one such
     /// statement per row and saves a page copy each.
+    /// With `RETURNING`, whose expressions are evaluated after the write,
+    /// it always does.
     pub fn needs_savepoint(&self) -> bool {
-        !matches!(&self.action, Action::Insert(InsertPlan { rows: InsertRows::Values(rows), .. }) if rows.len() == 1)
+        !matches!(&self.action, Action::Insert(InsertPlan { rows: InsertRows::Values(rows), returning, .. })
+            if rows.len() == 1 && returning.exprs.is_empty())
     }
 }
 
@@ -140,6 +167,9 @@ pub fn prepare(stmt: &Statement, catalog: &Catalog) -> Result<Prepared> {
         Action::Query(q) => q.columns.clone(),
         Action::Explain(_) => vec!["plan".to_string()],
         Action::Pragma(p) => p.columns(),
+        Action::Insert(i) => i.returning.columns.clone(),
+        Action::Update(u) => u.returning.columns.clone(),
+        Action::Delete(d) => d.returning.columns.clone(),
         _ => Vec::new(),
     };
     Ok(Prepared { action, subs: p.subs, params: p.params, columns })
@@ -162,10 +192,12 @@ fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Ac
             prune_scan_columns(&mut plan, !p.subs.is_empty());
             Action::Query(plan)
         }
-        Statement::Insert { table, columns, source, on_conflict } => {
-            Action::Insert(insert(catalog, p, table, columns.as_deref(), source, *on_conflict)?)
+        Statement::Insert { table, columns, source, on_conflict, returning } => {
+            let mut plan = insert(catalog, p, table, columns.as_deref(), source, *on_conflict)?;
+            plan.returning = Returning::plan(p, &plan.table, returning)?;
+            Action::Insert(plan)
         }
-        Statement::Update { table, assignments, filter } => {
+        Statement::Update { table, assignments, filter, returning } => {
             let t = writable(catalog, table)?;
             let scope = Scope::of_table(&t);
             let mut sets: Vec<(usize, CExpr)> = Vec::with_capacity(assignments.len());
@@ -178,13 +210,15 @@ fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Ac
             }
             let rows = p.plan_table_rows(&t, &scope, filter.as_ref())?;
             let checks = compile_checks(p, &t)?;
-            Action::Update(UpdatePlan { indexes: catalog.indexes_of(&t), table: t, rows, sets, checks })
+            let returning = Returning::plan(p, &t, returning)?;
+            Action::Update(UpdatePlan { indexes: catalog.indexes_of(&t), table: t, rows, sets, checks, returning })
         }
-        Statement::Delete { table, filter } => {
+        Statement::Delete { table, filter, returning } => {
             let t = writable(catalog, table)?;
             let scope = Scope::of_table(&t);
             let rows = p.plan_table_rows(&t, &scope, filter.as_ref())?;
-            Action::Delete(DeletePlan { indexes: catalog.indexes_of(&t), table: t, rows })
+            let returning = Returning::plan(p, &t, returning)?;
+            Action::Delete(DeletePlan { indexes: catalog.indexes_of(&t), table: t, rows, returning })
         }
         Statement::CreateTable { .. }
         | Statement::DropTable { .. }
@@ -271,7 +305,17 @@ fn insert(
     let targets = if matches!(source, InsertSource::DefaultValues) { Vec::new() } else { targets };
     let checks = compile_checks(p, &t)?;
     let sequence = if t.autoincrement { catalog.table(SEQUENCE_TABLE).cloned() } else { None };
-    Ok(InsertPlan { indexes: catalog.indexes_of(&t), table: t, targets, rows, defaults, on_conflict, checks, sequence })
+    Ok(InsertPlan {
+        indexes: catalog.indexes_of(&t),
+        table: t,
+        targets,
+        rows,
+        defaults,
+        on_conflict,
+        checks,
+        sequence,
+        returning: Returning::default(),
+    })
 }
 
 /// A table's CHECK constraints, compiled over its rows (columns, rowid).

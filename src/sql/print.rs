@@ -145,6 +145,26 @@ impl Display for Expr {
 
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(with) = &self.with {
+            f.write_str(if with.recursive { "WITH RECURSIVE " } else { "WITH " })?;
+            for (i, cte) in with.ctes.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                f.write_str(&ident(&cte.name))?;
+                if !cte.columns.is_empty() {
+                    let names: Vec<String> = cte.columns.iter().map(|c| ident(c)).collect();
+                    write!(f, "({})", names.join(", "))?;
+                }
+                f.write_str(match cte.materialized {
+                    None => " AS (",
+                    Some(true) => " AS MATERIALIZED (",
+                    Some(false) => " AS NOT MATERIALIZED (",
+                })?;
+                write!(f, "{})", cte.query)?;
+            }
+            f.write_str(" ")?;
+        }
         write!(f, "{}", self.body)?;
         if !self.order_by.is_empty() {
             f.write_str(" ORDER BY ")?;

@@ -13,6 +13,7 @@
 //!   filter, project, nested-loop join, sort, distinct, limit, aggregate,
 //!   compound;
 //! - `hash_join`: the equi-join that reads its right side once;
+//! - `cte_queue`: the queue of a recursive common table expression;
 //! - `eval`: expression evaluation, comparison and `LIKE`/`GLOB`.
 
 use std::cmp::Ordering;
@@ -29,7 +30,7 @@ use crate::value::{Value, sql_cmp};
 
 use crate::sql::ast::{BinaryOp, SetOp, UnaryOp};
 use crate::sql::func::{self, AggState, Scalar};
-use crate::sql::plan::{Access, AggSpec, CExpr, Node, RangeBound, SortKey, SubPlan};
+use crate::sql::plan::{Access, AggSpec, CExpr, Node, RangeBound, RecursivePlan, SortKey, SubPlan};
 use crate::sql::table::{RowCursor, RowStore, key_prefix, rowid_of};
 use crate::sql::types::{self, Affinity, apply_affinity, compare, truth};
 use crate::sql::{builtins, datetime};
@@ -37,6 +38,7 @@ use crate::sql::{builtins, datetime};
 mod eval;
 mod hash_join;
 mod operators;
+mod cte_queue;
 
 pub use eval::{binary, eval, like};
 pub use operators::open;
@@ -62,6 +64,8 @@ pub struct Ctx<'a, S: PageStore> {
     outer: Vec<Row>,
     sub_cache: HashMap<usize, SubValue>,
     derived: HashMap<usize, Rc<Vec<Row>>>,
+    /// The current row of each recursive CTE's working table.
+    working: HashMap<usize, Row>,
     /// The clock and randomness for `'now'`, `random()` (none: 1970 and a
     /// fixed seed).
     vfs: Option<&'a dyn Vfs>,
@@ -87,6 +91,7 @@ impl<'a, S: PageStore> Ctx<'a, S> {
             outer: Vec::new(),
             sub_cache: HashMap::new(),
             derived: HashMap::new(),
+            working: HashMap::new(),
             vfs: None,
             now_ms: None,
             rng: None,

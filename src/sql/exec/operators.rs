@@ -105,6 +105,8 @@ pub fn open<'n, S: PageStore + 'n>(
             Box::new(VecIter(rows.into_iter()))
         }
         Node::Trim { input, width } => Box::new(TrimIter { input: open(input, cx, left)?, width: *width }),
+        Node::Working { id } => Box::new(VecIter(cx.working.get(id).cloned().into_iter().collect::<Vec<_>>().into_iter())),
+        Node::Recursive(plan) => Box::new(super::cte_queue::RecursiveIter::open(plan, cx)?),
     })
 }
 

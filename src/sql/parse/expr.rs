@@ -109,6 +109,7 @@ impl Converter {
                             having: None,
                         };
                         let query = Query {
+                            with: None,
                             body: SetExpr::Select(Box::new(select)),
                             order_by: Vec::new(),
                             limit: None,

@@ -74,8 +74,8 @@ use crate::error::{Error, Result};
 use crate::value::Value;
 
 use super::ast::{
-    AlterOp, BinaryOp, Check, ColumnDef, Expr, FromItem, IndexColumn, InsertSource, JoinKind, OnConflict, OrderItem,
-    Query, Select, SelectItem, SetExpr, SetOp, Statement, TableConstraint, UnaryOp,
+    AlterOp, BinaryOp, Check, ColumnDef, Cte, Expr, FromItem, IndexColumn, InsertSource, JoinKind, OnConflict, OrderItem,
+    Query, Select, SelectItem, SetExpr, SetOp, Statement, TableConstraint, UnaryOp, With,
 };
 
 mod expr;

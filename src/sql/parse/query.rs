@@ -14,7 +14,7 @@ impl Converter {
         // Fields are checked through the box and moved out one by one: the
         // query is large and this frame is on the stack of every subquery.
         let sp::Query {
-            with,
+            with: _,
             body: _,
             order_by: _,
             limit_clause: _,
@@ -25,9 +25,6 @@ impl Converter {
             format_clause,
             pipe_operators,
         } = &*query;
-        if with.is_some() {
-            return Err(not_supported("WITH (common table expressions)"));
-        }
         if fetch.is_some() {
             return Err(not_supported("FETCH"));
         }
@@ -37,10 +34,37 @@ impl Converter {
         if !pipe_operators.is_empty() {
             return Err(not_supported("pipe operators"));
         }
+        let with = query.with.take().map(|w| self.with(w)).transpose()?;
         let (limit, offset) = self.limit_offset(&mut query.limit_clause)?;
         let order_by = self.order_by(query.order_by.take())?;
         let body = self.set_expr(query.body)?;
-        Ok(Query { body, order_by, limit, offset })
+        Ok(Query { with, body, order_by, limit, offset })
+    }
+
+    /// `WITH [RECURSIVE] name [(columns)] AS [[NOT] MATERIALIZED] (query), …`.
+    pub(super) fn with(&mut self, with: sp::With) -> Result<With> {
+        let sp::With { with_token: _, recursive, cte_tables } = with;
+        let mut ctes = Vec::with_capacity(cte_tables.len());
+        for cte in cte_tables {
+            let sp::Cte { alias, query, from, materialized, closing_paren_token: _ } = cte;
+            if from.is_some() {
+                return Err(not_supported("WITH … FROM"));
+            }
+            let sp::TableAlias { explicit: _, name, columns, at } = alias;
+            if at.is_some() {
+                return Err(not_supported("AT in a common table expression's name"));
+            }
+            let mut names = Vec::with_capacity(columns.len());
+            for c in columns {
+                if c.data_type.is_some() {
+                    return Err(not_supported("typed columns in a common table expression"));
+                }
+                names.push(c.name.value);
+            }
+            let materialized = materialized.map(|m| matches!(m, sp::CteAsMaterialized::Materialized));
+            ctes.push(Cte { name: name.value, columns: names, query: Box::new(self.query(query)?), materialized });
+        }
+        Ok(With { recursive, ctes })
     }
 
     #[inline(never)]
@@ -151,7 +175,7 @@ impl Converter {
             sp::SetExpr::Select(select) => Ok(SetExpr::Select(Box::new(self.select(select)?))),
             sp::SetExpr::Query(query) => match self.query(query)? {
                 // Parentheses without their own ORDER BY/LIMIT change nothing.
-                Query { body, order_by, limit: None, offset: None } if order_by.is_empty() => Ok(body),
+                Query { with: None, body, order_by, limit: None, offset: None } if order_by.is_empty() => Ok(body),
                 query => Ok(SetExpr::Query(Box::new(query))),
             },
             sp::SetExpr::Values(values) => Ok(SetExpr::Values(self.values(values)?)),

@@ -44,6 +44,14 @@ impl Converter {
 
     pub(super) fn statement(&mut self, statement: sp::Statement) -> Result<Statement> {
         match statement {
+            sp::Statement::Query(query)
+                if matches!(
+                    *query.body,
+                    sp::SetExpr::Insert(_) | sp::SetExpr::Update(_) | sp::SetExpr::Delete(_)
+                ) =>
+            {
+                self.with_dml(query)
+            }
             sp::Statement::Query(query) => Ok(Statement::Query(Box::new(self.query(query)?))),
             sp::Statement::Insert(insert) => self.insert(insert),
             sp::Statement::Update(update) => self.update(update),
@@ -417,6 +425,41 @@ impl Converter {
         })
     }
 
+    /// `WITH … INSERT …`: the common table expressions become the `WITH`
+    /// of the INSERT's source query (the only part of an INSERT they can be
+    /// read from).
+    pub(super) fn with_dml(&mut self, mut query: Box<sp::Query>) -> Result<Statement> {
+        let with = query.with.take().map(|w| self.with(w)).transpose()?;
+        let placeholder = Box::new(sp::SetExpr::Values(sp::Values {
+            explicit_row: false,
+            value_keyword: false,
+            rows: Vec::new(),
+        }));
+        let (sp::SetExpr::Insert(inner) | sp::SetExpr::Update(inner) | sp::SetExpr::Delete(inner)) =
+            *std::mem::replace(&mut query.body, placeholder)
+        else {
+            return Err(Error::Sql("expected INSERT, UPDATE or DELETE after WITH".into()));
+        };
+        let statement = self.statement(inner)?;
+        let Some(with) = with else {
+            return Ok(statement);
+        };
+        match statement {
+            Statement::Insert { table, columns, source, on_conflict, returning } => {
+                let wrap = |body: SetExpr| {
+                    Box::new(Query { with: Some(with), body, order_by: Vec::new(), limit: None, offset: None })
+                };
+                let source = match source {
+                    InsertSource::Query(q) => InsertSource::Query(wrap(SetExpr::Query(q))),
+                    InsertSource::Values(rows) => InsertSource::Query(wrap(SetExpr::Values(rows))),
+                    InsertSource::DefaultValues => InsertSource::DefaultValues,
+                };
+                Ok(Statement::Insert { table, columns, source, on_conflict, returning })
+            }
+            _ => Err(not_supported("WITH before UPDATE or DELETE")),
+        }
+    }
+
     pub(super) fn insert(&mut self, insert: sp::Insert) -> Result<Statement> {
         let sp::Insert {
             insert_token: _,
@@ -451,8 +494,8 @@ impl Converter {
         if on.is_some() {
             return Err(not_supported("upserts (INSERT … ON CONFLICT)"));
         }
-        if returning.is_some() || output.is_some() {
-            return Err(not_supported("RETURNING"));
+        if output.is_some() {
+            return Err(not_supported("OUTPUT"));
         }
         if !assignments.is_empty() {
             return Err(not_supported("INSERT … SET"));
@@ -504,13 +547,30 @@ impl Converter {
                 InsertSource::DefaultValues
             }
             Some(query) => match self.query(query)? {
-                Query { body: SetExpr::Values(rows), order_by, limit: None, offset: None } if order_by.is_empty() => {
+                Query { with: None, body: SetExpr::Values(rows), order_by, limit: None, offset: None }
+                    if order_by.is_empty() =>
+                {
                     InsertSource::Values(rows)
                 }
                 query => InsertSource::Query(Box::new(query)),
             },
         };
-        Ok(Statement::Insert { table, columns, source, on_conflict })
+        let returning = self.returning(returning)?;
+        Ok(Statement::Insert { table, columns, source, on_conflict, returning })
+    }
+
+    /// `RETURNING items`.
+    pub(super) fn returning(&mut self, returning: Option<Vec<sp::SelectItem>>) -> Result<Vec<SelectItem>> {
+        let mut out = Vec::new();
+        for mut item in returning.unwrap_or_default() {
+            match self.select_item(&mut item)? {
+                SelectItem::QualifiedWildcard(_) => {
+                    return Err(Error::Sql("RETURNING may not use \"TABLE.*\" wildcards".into()));
+                }
+                item => out.push(item),
+            }
+        }
+        Ok(out)
     }
 
     pub(super) fn update(&mut self, update: sp::Update) -> Result<Statement> {
@@ -532,8 +592,8 @@ impl Converter {
         if from.is_some() {
             return Err(not_supported("UPDATE … FROM"));
         }
-        if returning.is_some() || output.is_some() {
-            return Err(not_supported("RETURNING"));
+        if output.is_some() {
+            return Err(not_supported("OUTPUT"));
         }
         if let Some(or) = or {
             return Err(not_supported(format!("UPDATE {or}")));
@@ -565,7 +625,8 @@ impl Converter {
             })
             .collect::<Result<Vec<_>>>()?;
         let filter = selection.map(|e| self.expr(e)).transpose()?;
-        Ok(Statement::Update { table, assignments, filter })
+        let returning = self.returning(returning)?;
+        Ok(Statement::Update { table, assignments, filter, returning })
     }
 
     pub(super) fn delete(&mut self, delete: sp::Delete) -> Result<Statement> {
@@ -583,8 +644,8 @@ impl Converter {
             limit,
             settings,
         } = delete;
-        if returning.is_some() || output.is_some() {
-            return Err(not_supported("RETURNING"));
+        if output.is_some() {
+            return Err(not_supported("OUTPUT"));
         }
         if !order_by.is_empty() || limit.is_some() {
             return Err(not_supported("DELETE … ORDER BY/LIMIT"));
@@ -604,7 +665,8 @@ impl Converter {
         };
         let table = dml_table(table, "DELETE")?;
         let filter = selection.map(|e| self.expr(e)).transpose()?;
-        Ok(Statement::Delete { table, filter })
+        let returning = self.returning(returning)?;
+        Ok(Statement::Delete { table, filter, returning })
     }
 }
 

@@ -71,10 +71,36 @@ pub(super) fn prepare_tokens(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<(V
                     out.push(TokenWithSpan { token, span: Span::new(span.start, next.end) });
                 }
             }
+            // `WITH c AS [NOT] MATERIALIZED (…)`: a planner hint SQLite
+            // accepts and sqlparser's SQLite dialect does not; it changes
+            // no result, so it is dropped.
+            Token::Word(w)
+                if w.quote_style.is_none()
+                    && w.value.eq_ignore_ascii_case("materialized")
+                    && source_at(sql, span.start)
+                        .and_then(|rest| rest.get("materialized".len()..))
+                        .is_some_and(|rest| rest.trim_start().starts_with('('))
+                    && drop_cte_hint(&mut out) => {}
             token => out.push(TokenWithSpan { token, span }),
         }
     }
     Ok((out, nesting))
+}
+
+/// Whether the tokens before a `MATERIALIZED` end in `AS` or `AS NOT` (a
+/// common table expression's hint); the `NOT` is dropped.
+fn drop_cte_hint(out: &mut Vec<TokenWithSpan>) -> bool {
+    let is = |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == k);
+    let words: Vec<usize> =
+        out.iter().enumerate().rev().filter(|(_, t)| !matches!(t.token, Token::Whitespace(_))).map(|(i, _)| i).take(2).collect();
+    match words.as_slice() {
+        [last, ..] if out.get(*last).is_some_and(|t| is(t, Keyword::AS)) => true,
+        [last, before] if out.get(*last).is_some_and(|t| is(t, Keyword::NOT)) && out.get(*before).is_some_and(|t| is(t, Keyword::AS)) => {
+            out.truncate(*last);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// SQLite's PRAGMA takes a bare word (`PRAGMA table_info(t)`,

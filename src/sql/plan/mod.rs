@@ -32,6 +32,9 @@
 //!   in, and the [`Planner`]'s state.
 //! - `planner`: statements and queries into plans (FROM, joins, WHERE,
 //!   aggregates, compounds, ORDER BY, DML).
+//! - `cte`: common table expressions (`WITH`, `WITH RECURSIVE`): their
+//!   names in scope and their plans.
+//! - `returning`: the `RETURNING` items of INSERT, UPDATE and DELETE.
 //! - `access`: the choice of a rowid or index access path from the
 //!   conditions on a table, pruning of unread columns, sorts an index makes
 //!   unnecessary.
@@ -48,11 +51,15 @@ use crate::sql::func::{self, AggState, Aggregate, Scalar};
 use crate::sql::types::{Affinity, affinity};
 
 mod access;
+mod cte;
 mod planner;
+mod returning;
 mod types;
 
 pub use access::prune_scan_columns;
 use access::*;
+use cte::CteEntry;
+pub use cte::MAX_RECURSIVE_ROWS;
 pub use types::*;
 
 /// A column in a name scope.
@@ -188,6 +195,11 @@ pub struct Planner<'c> {
     /// Highest parameter number seen.
     pub params: usize,
     derived: usize,
+    /// The common table expressions in scope, innermost last.
+    ctes: Vec<CteEntry>,
+    /// How many `plan_query` calls are under way (a recursive CTE's table
+    /// may be read only at the depth of its recursive SELECT).
+    query_depth: usize,
 }
 
 impl std::fmt::Debug for Planner<'_> {

@@ -6,12 +6,33 @@ use super::*;
 impl<'c> Planner<'c> {
     /// A planner over `catalog`.
     pub fn new(catalog: &'c Catalog) -> Planner<'c> {
-        Planner { catalog, subs: Vec::new(), next_param: 0, params: 0, derived: 0 }
+        Planner {
+            catalog,
+            subs: Vec::new(),
+            next_param: 0,
+            params: 0,
+            derived: 0,
+            ctes: Vec::new(),
+            query_depth: 0,
+        }
     }
 
     /// Plan a query; `parent` is the enclosing query's scope (subqueries).
     #[recursive::recursive]
     pub fn plan_query(&mut self, q: &ast::Query, parent: Option<&Scope<'_>>) -> Result<QueryPlan> {
+        self.query_depth += 1;
+        let saved = self.ctes.len();
+        let plan = match &q.with {
+            Some(with) => self.push_with(with).and_then(|()| self.plan_query_body(q, parent)),
+            None => self.plan_query_body(q, parent),
+        };
+        self.ctes.truncate(saved);
+        self.query_depth -= 1;
+        plan
+    }
+
+    /// A query once its `WITH` names are in scope.
+    fn plan_query_body(&mut self, q: &ast::Query, parent: Option<&Scope<'_>>) -> Result<QueryPlan> {
         if let ast::SetExpr::Select(sel) = &q.body {
             return self.plan_select(sel, &q.order_by, q.limit.as_ref(), q.offset.as_ref(), parent);
         }
@@ -108,6 +129,10 @@ impl<'c> Planner<'c> {
         match item {
             ast::FromItem::Table { name, alias } => {
                 let qual = lower(alias.as_deref().unwrap_or(name));
+                // A common table expression hides a table or view of its name.
+                if let Some(source) = self.cte_source(name, &qual)? {
+                    return Ok(vec![source]);
+                }
                 if let Some(t) = self.catalog.table(name) {
                     let cols = table_cols(t, qual);
                     let node = Node::Scan { table: t.clone(), access: Access::Full, desc: false, needed: None };
@@ -122,8 +147,12 @@ impl<'c> Planner<'c> {
                 }
                 if let Some(v) = self.catalog.view(name) {
                     let v = v.clone();
-                    // A view's query sees no enclosing query.
-                    let plan = self.plan_query(&v.query, None)?;
+                    // A view's query sees no enclosing query and no common
+                    // table expression of the statement.
+                    let ctes = std::mem::take(&mut self.ctes);
+                    let plan = self.plan_query(&v.query, None);
+                    self.ctes = ctes;
+                    let plan = plan?;
                     let names = if v.columns.is_empty() { plan.columns.clone() } else { v.columns.clone() };
                     if names.len() != plan.columns.len() {
                         return Err(Error::Sql(format!(
@@ -479,6 +508,7 @@ impl<'c> Planner<'c> {
             root = Node::Sort { input: Box::new(root), keys };
         }
         let q = ast::Query {
+            with: None,
             body: ast::SetExpr::Values(Vec::new()),
             order_by: Vec::new(),
             limit: limit.cloned(),

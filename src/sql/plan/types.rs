@@ -315,6 +315,14 @@ pub enum Node {
         /// Right input.
         right: Box<Node>,
     },
+    /// The one row a recursive common table expression's recursive SELECT
+    /// reads as the CTE itself (the row just taken from the queue).
+    Working {
+        /// The slot the executing [`Node::Recursive`] fills.
+        id: usize,
+    },
+    /// A recursive common table expression, streamed (see `plan/cte.rs`).
+    Recursive(Box<RecursivePlan>),
     /// The first `width` columns.
     Trim {
         /// Input.
@@ -334,6 +342,31 @@ pub struct HashKeys {
     /// Right-row positions (counted from the right side's first column)
     /// and affinities.
     pub right: Vec<(usize, Option<Affinity>)>,
+}
+
+/// A recursive common table expression: the initial rows are queued; each
+/// row taken from the queue is output and then, as the only row of the
+/// working table, fed to the recursive SELECT, whose rows join the queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecursivePlan {
+    /// The working table's slot ([`Node::Working`]).
+    pub id: usize,
+    /// The CTE's name (for the recursion limit's error).
+    pub name: String,
+    /// The initial SELECT (everything left of the last UNION [ALL]).
+    pub init: Node,
+    /// The recursive SELECT.
+    pub step: Node,
+    /// `UNION`: a row already queued once is not queued again.
+    pub distinct: bool,
+    /// The CTE query's own `ORDER BY`: the queue is taken smallest first
+    /// (first in, first out among equals); empty: first in, first out.
+    pub order: Vec<SortKey>,
+    /// The CTE query's own `LIMIT`: rows output at most.
+    pub limit: Option<CExpr>,
+    /// The CTE query's own `OFFSET`: rows taken (and recursed on) but not
+    /// output.
+    pub offset: Option<CExpr>,
 }
 
 /// A planned query.

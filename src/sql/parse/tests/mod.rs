@@ -109,7 +109,7 @@ fn select(items: Vec<SelectItem>, from: Vec<FromItem>) -> Select {
     Select { distinct: false, items, from, filter: None, group_by: Vec::new(), having: None }
 }
 fn query(body: SetExpr) -> Query {
-    Query { body, order_by: Vec::new(), limit: None, offset: None }
+    Query { with: None, body, order_by: Vec::new(), limit: None, offset: None }
 }
 fn select_query(s: Select) -> Query {
     query(SetExpr::Select(Box::new(s)))
@@ -301,6 +301,7 @@ fn insert_forms() {
             columns: Some(vec!["a".into(), "b".into()]),
             source: InsertSource::Values(vec![vec![int(1), text("x")], vec![int(2), null()]]),
             on_conflict: OnConflict::Abort,
+            returning: Vec::new(),
         }
     );
     assert_eq!(
@@ -310,6 +311,7 @@ fn insert_forms() {
             columns: None,
             source: InsertSource::Values(vec![vec![int(1)]]),
             on_conflict: OnConflict::Replace,
+            returning: Vec::new(),
         }
     );
     assert_eq!(
@@ -319,6 +321,7 @@ fn insert_forms() {
             columns: None,
             source: InsertSource::Values(vec![vec![int(1)]]),
             on_conflict: OnConflict::Replace,
+            returning: Vec::new(),
         }
     );
     assert_eq!(
@@ -328,6 +331,7 @@ fn insert_forms() {
             columns: None,
             source: InsertSource::Values(vec![vec![int(1)]]),
             on_conflict: OnConflict::Ignore,
+            returning: Vec::new(),
         }
     );
     assert_eq!(
@@ -337,6 +341,7 @@ fn insert_forms() {
             columns: None,
             source: InsertSource::DefaultValues,
             on_conflict: OnConflict::Abort,
+            returning: Vec::new(),
         }
     );
     assert_eq!(
@@ -346,11 +351,21 @@ fn insert_forms() {
             columns: Some(vec!["a".into()]),
             source: InsertSource::Query(Box::new(select_query(select(vec![item(col("x"))], vec![table("u")])))),
             on_conflict: OnConflict::Abort,
+            returning: Vec::new(),
         }
     );
     assert_sql_error("INSERT INTO t VALUES (1, 2), (3)", "same number of terms");
     assert_not_supported("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "upserts");
-    assert_not_supported("INSERT INTO t VALUES (1) RETURNING a", "RETURNING");
+    assert_eq!(
+        one("INSERT INTO t VALUES (1) RETURNING a, *"),
+        Statement::Insert {
+            table: "t".into(),
+            columns: None,
+            source: InsertSource::Values(vec![vec![int(1)]]),
+            on_conflict: OnConflict::Abort,
+            returning: vec![item(col("a")), SelectItem::Wildcard],
+        }
+    );
     assert_not_supported("INSERT OR FAIL INTO t VALUES (1)", "INSERT OR FAIL");
 }
 
@@ -362,21 +377,31 @@ fn update_and_delete() {
             table: "t".into(),
             assignments: vec![("a".into(), int(1)), ("b".into(), bin(BinaryOp::Add, col("b"), int(1)))],
             filter: Some(bin(BinaryOp::Gt, col("c"), int(2))),
+            returning: Vec::new(),
         }
     );
     assert_eq!(
         one("UPDATE main.t SET a = NULL"),
-        Statement::Update { table: "t".into(), assignments: vec![("a".into(), null())], filter: None }
+        Statement::Update {
+            table: "t".into(),
+            assignments: vec![("a".into(), null())],
+            filter: None,
+            returning: Vec::new()
+        }
     );
     assert_eq!(
         one("DELETE FROM t WHERE a = 1"),
-        Statement::Delete { table: "t".into(), filter: Some(bin(BinaryOp::Eq, col("a"), int(1))) }
+        Statement::Delete {
+            table: "t".into(),
+            filter: Some(bin(BinaryOp::Eq, col("a"), int(1))),
+            returning: Vec::new()
+        }
     );
-    assert_eq!(one("DELETE FROM main.t"), Statement::Delete { table: "t".into(), filter: None });
+    assert_eq!(one("DELETE FROM main.t"), Statement::Delete { table: "t".into(), filter: None, returning: Vec::new() });
     assert_not_supported("UPDATE OR REPLACE t SET a = 1", "UPDATE OR REPLACE");
     assert_not_supported("UPDATE t SET a = u.b FROM u", "UPDATE … FROM");
     assert_not_supported("UPDATE t SET (a, b) = (1, 2)", "row-value assignments");
-    assert_not_supported("DELETE FROM t RETURNING a", "RETURNING");
+    assert_sql_error("DELETE FROM t RETURNING t.*", "RETURNING may not use");
 }
 
 #[test]
@@ -397,7 +422,7 @@ fn transactions_and_explain() {
     assert_eq!(one("EXPLAIN QUERY PLAN SELECT 1"), Statement::Explain(Box::new(select_1)));
     assert_eq!(
         one("EXPLAIN DELETE FROM t"),
-        Statement::Explain(Box::new(Statement::Delete { table: "t".into(), filter: None }))
+        Statement::Explain(Box::new(Statement::Delete { table: "t".into(), filter: None, returning: Vec::new() }))
     );
 }
 
@@ -447,7 +472,22 @@ fn unsupported_statements_are_named() {
     assert_not_supported("ALTER TABLE t ADD COLUMN b INTEGER, ADD COLUMN c INTEGER", "several operations");
     assert_not_supported("VACUUM", "VACUUM statements");
     assert_not_supported("ATTACH DATABASE 'x.db' AS x", "ATTACH DATABASE statements");
-    assert_not_supported("WITH c AS (SELECT 1) SELECT * FROM c", "WITH");
+}
+
+#[test]
+fn with_clauses() {
+    let q = query_of(one(
+        "WITH RECURSIVE c(n) AS NOT MATERIALIZED (SELECT 1), d AS MATERIALIZED (SELECT 2) SELECT n FROM c",
+    ));
+    let Some(with) = q.with else { panic!("no WITH") };
+    assert!(with.recursive);
+    let names: Vec<_> = with.ctes.iter().map(|c| (c.name.as_str(), c.columns.clone(), c.materialized)).collect();
+    // The hints are dropped with the tokens (sqlparser's SQLite dialect
+    // does not parse them); they change no result.
+    assert_eq!(names, vec![("c", vec!["n".to_string()], None), ("d", Vec::new(), None)]);
+    // A column alias named `materialized` is still an alias.
+    let q = query_of(one("SELECT 1 AS materialized"));
+    assert!(q.to_string().contains("materialized"), "{q}");
 }
 
 #[test]
@@ -468,6 +508,7 @@ fn select_with_every_clause() {
         query_of(one("SELECT DISTINCT a AS x, t.b y, *, t.* FROM t WHERE a > 1 GROUP BY a, b HAVING count(*) > 1 \
          ORDER BY 1 DESC, a NULLS FIRST, b ASC NULLS LAST LIMIT 10 OFFSET 5"));
     let expected = Query {
+        with: None,
         body: SetExpr::Select(Box::new(Select {
             distinct: true,
             items: vec![
@@ -532,6 +573,7 @@ fn compound_selects_associate_left_to_right() {
     assert_eq!(
         q,
         Query {
+            with: None,
             body,
             order_by: vec![OrderItem { expr: int(1), desc: false, nulls_first: None }],
             limit: Some(int(2)),
@@ -545,6 +587,7 @@ fn parenthesised_queries() {
     // Parentheses with their own ORDER BY/LIMIT stay; plain ones vanish.
     let q = query_of(one("(SELECT 1 ORDER BY 1 LIMIT 1) UNION (SELECT 2)"));
     let inner = Query {
+        with: None,
         body: select_value(int(1)),
         order_by: vec![OrderItem { expr: int(1), desc: false, nulls_first: None }],
         limit: Some(int(1)),
