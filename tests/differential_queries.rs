@@ -290,6 +290,39 @@ fn outer_limit_stops_an_endless_recursion() {
     assert_eq!(ints(&rows), vec![3, 4, 5]);
 }
 
+/// CTEs (and views) that each read the previous one twice: planned anew
+/// at every reference, 2^40 plans — refused at the expansion limit, at
+/// once, instead of exhausting memory. Shallower chains still run.
+#[test]
+fn references_that_double_at_every_level_are_refused() {
+    let chain = |levels: usize, tables: &str| {
+        let mut with = vec![format!("c0 AS (SELECT 1 AS x FROM {tables})")];
+        for i in 1..=levels {
+            with.push(format!("c{i} AS (SELECT p.x FROM c{} p, c{} q)", i - 1, i - 1));
+        }
+        format!("WITH {} SELECT count(*) FROM c{levels}", with.join(", "))
+    };
+    let p = Pair::new();
+    let rows = p.same(&chain(3, "(SELECT 1 UNION ALL SELECT 2)")).unwrap();
+    assert_eq!(ints(&rows), vec![256]);
+    let db = Database::open_in_memory().unwrap();
+    let err = db.query(&chain(40, "(SELECT 1)"), ()).unwrap_err().to_string();
+    assert!(err.contains("too many references to views and common table expressions"), "{err}");
+    // Views: creating one plans its query, so the chain is refused when
+    // a view would expand past the limit (v13 makes 2^14 - 2 > 10,000 references).
+    db.execute_batch("CREATE VIEW v0 AS SELECT 1 AS x").unwrap();
+    let refused = (1..=40)
+        .find_map(|i| {
+            db.execute_batch(&format!("CREATE VIEW v{i} AS SELECT p.x FROM v{} p, v{} q", i - 1, i - 1))
+                .err()
+                .map(|e| (i, e.to_string()))
+        })
+        .expect("some view of the chain is refused");
+    assert_eq!(refused.0, 13, "{refused:?}");
+    assert!(refused.1.contains("too many references"), "{refused:?}");
+    assert_eq!(db.query_row("SELECT count(*) FROM v12", (), |r| r.get::<i64>(0)).unwrap(), 1);
+}
+
 #[test]
 fn recursive_reference_rules_match_sqlite() {
     let p = Pair::new();

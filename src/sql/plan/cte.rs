@@ -127,6 +127,7 @@ impl Planner<'_> {
 
     /// A reference to `cte`, with the CTEs before it in scope.
     fn plan_cte(&mut self, cte: &ast::Cte, qual: &str) -> Result<Source> {
+        self.expand()?;
         if let ast::SetExpr::Compound { op: op @ (SetOp::Union | SetOp::UnionAll), left, right } = &cte.query.body
             && step_reads(right, &cte.name)
         {

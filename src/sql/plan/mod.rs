@@ -62,6 +62,10 @@ use cte::CteEntry;
 pub use cte::MAX_RECURSIVE_ROWS;
 pub use types::*;
 
+/// The most references to views and common table expressions one statement
+/// may expand (each is planned anew at every reference).
+pub const MAX_EXPANSIONS: usize = 10_000;
+
 /// A column in a name scope.
 #[derive(Clone, Debug)]
 struct ScopeCol {
@@ -197,6 +201,8 @@ pub struct Planner<'c> {
     derived: usize,
     /// The common table expressions in scope, innermost last.
     ctes: Vec<CteEntry>,
+    /// References to views and CTEs planned so far ([`MAX_EXPANSIONS`]).
+    expansions: usize,
     /// How many `plan_query` calls are under way (a recursive CTE's table
     /// may be read only at the depth of its recursive SELECT).
     query_depth: usize,

@@ -14,6 +14,7 @@ impl<'c> Planner<'c> {
             derived: 0,
             ctes: Vec::new(),
             query_depth: 0,
+            expansions: 0,
         }
     }
 
@@ -146,6 +147,7 @@ impl<'c> Planner<'c> {
                     }]);
                 }
                 if let Some(v) = self.catalog.view(name) {
+                    self.expand()?;
                     let v = v.clone();
                     // A view's query sees no enclosing query and no common
                     // table expression of the statement.
@@ -231,6 +233,21 @@ impl<'c> Planner<'c> {
                 Ok(l)
             }
         }
+    }
+
+    /// Count one reference to a view or a common table expression. Each is
+    /// planned anew, so references that double at every level would make
+    /// the plan exponential in the statement's size: past
+    /// [`MAX_EXPANSIONS`] a statement is refused.
+    pub(super) fn expand(&mut self) -> Result<()> {
+        self.expansions += 1;
+        if self.expansions > MAX_EXPANSIONS {
+            return Err(Error::Sql(format!(
+                "too many references to views and common table expressions in one statement \
+                 (more than {MAX_EXPANSIONS} after expansion)"
+            )));
+        }
+        Ok(())
     }
 
     pub(super) fn derived(&mut self, plan: QueryPlan, names: Vec<String>, qual: String) -> Source {
