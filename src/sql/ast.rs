@@ -182,6 +182,23 @@ pub struct ColumnDef {
     pub checks: Vec<Check>,
 }
 
+impl ColumnDef {
+    /// A column with a name and a declared type and no constraint.
+    pub fn new(name: String, type_name: Option<String>) -> ColumnDef {
+        ColumnDef {
+            name,
+            type_name,
+            primary_key: false,
+            primary_key_desc: false,
+            not_null: false,
+            unique: false,
+            default: None,
+            autoincrement: false,
+            checks: Vec::new(),
+        }
+    }
+}
+
 /// A table-level constraint.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TableConstraint {

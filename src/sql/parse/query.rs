@@ -351,40 +351,9 @@ impl Converter {
     #[recursive::recursive]
     pub(super) fn table_factor(&mut self, factor: &mut sp::TableFactor) -> Result<FromItem> {
         match factor {
-            sp::TableFactor::Table {
-                name,
-                alias,
-                args,
-                with_hints,
-                version,
-                with_ordinality,
-                partitions,
-                json_path,
-                sample,
-                index_directives,
-                inheritance,
-            } => {
-                if args.is_some() {
-                    return Err(not_supported(format!("table-valued functions ({name}(…))")));
-                }
-                if !with_hints.is_empty()
-                    || version.is_some()
-                    || *with_ordinality
-                    || !partitions.is_empty()
-                    || json_path.is_some()
-                    || sample.is_some()
-                    || inheritance.is_some()
-                {
-                    return Err(not_supported(format!("table options on {name}")));
-                }
-                for directive in index_directives.iter() {
-                    match directive {
-                        // Only forbids using indexes: results are the same.
-                        sp::TableIndexDirective::NotIndexed => {}
-                        other => return Err(not_supported(format!("index hints ({other})"))),
-                    }
-                }
-                Ok(FromItem::Table { name: object_name(name.clone())?, alias: table_alias(alias.take())? })
+            sp::TableFactor::Table { .. } => {
+                let (name, alias) = plain_table(factor, "FROM")?;
+                Ok(FromItem::Table { name: object_name(name.clone())?, alias: table_alias(alias.clone())? })
             }
             sp::TableFactor::Derived { lateral, subquery, alias, sample } => {
                 if *lateral {

@@ -182,17 +182,7 @@ impl Converter {
 
     pub(super) fn column_def(&mut self, column: sp::ColumnDef) -> Result<ColumnDef> {
         let sp::ColumnDef { name, data_type, options } = column;
-        let mut def = ColumnDef {
-            name: name.value,
-            type_name: type_name(&data_type),
-            primary_key: false,
-            primary_key_desc: false,
-            not_null: false,
-            unique: false,
-            default: None,
-            autoincrement: false,
-            checks: Vec::new(),
-        };
+        let mut def = ColumnDef::new(name.value, type_name(&data_type));
         // sqlparser keeps `ASC`/`DESC` after `PRIMARY KEY` as a separate option.
         let mut after_primary_key = false;
         for option in options {
@@ -731,6 +721,21 @@ pub(super) fn dml_table(table: sp::TableWithJoins, statement: &str) -> Result<St
     if !joins.is_empty() {
         return Err(not_supported(format!("joins in {statement}")));
     }
+    let (name, alias) = plain_table(&relation, statement)?;
+    if alias.is_some() {
+        return Err(not_supported(format!("an alias on the table of {statement}")));
+    }
+    object_name(name.clone())
+}
+
+/// The name and alias of a table reference to a plain table, refusing the
+/// options other dialects allow on one (arguments, hints, versions,
+/// samples, …); `where_` names the clause for the error. `NOT INDEXED`
+/// passes: it only forbids indexes, so the results are the same.
+pub(super) fn plain_table<'f>(
+    factor: &'f sp::TableFactor,
+    where_: &str,
+) -> Result<(&'f sp::ObjectName, &'f Option<sp::TableAlias>)> {
     let sp::TableFactor::Table {
         name,
         alias,
@@ -743,26 +748,27 @@ pub(super) fn dml_table(table: sp::TableWithJoins, statement: &str) -> Result<St
         sample,
         index_directives,
         inheritance,
-    } = relation
+    } = factor
     else {
-        return Err(not_supported(format!("{statement} of something other than a table")));
+        return Err(not_supported(format!("{where_} of something other than a table")));
     };
-    if alias.is_some() {
-        return Err(not_supported(format!("an alias on the table of {statement}")));
+    if args.is_some() {
+        return Err(not_supported(format!("table-valued functions ({name}(…))")));
     }
-    if args.is_some()
-        || !with_hints.is_empty()
+    if !with_hints.is_empty()
         || version.is_some()
-        || with_ordinality
+        || *with_ordinality
         || !partitions.is_empty()
         || json_path.is_some()
         || sample.is_some()
         || inheritance.is_some()
-        || index_directives.iter().any(|d| *d != sp::TableIndexDirective::NotIndexed)
     {
-        return Err(not_supported(format!("table options in {statement}")));
+        return Err(not_supported(format!("table options on {name}")));
     }
-    object_name(name)
+    if let Some(hint) = index_directives.iter().find(|d| **d != sp::TableIndexDirective::NotIndexed) {
+        return Err(not_supported(format!("index hints ({hint})")));
+    }
+    Ok((name, alias))
 }
 
 pub(super) fn check_wildcard_options(options: &sp::WildcardAdditionalOptions) -> Result<()> {

@@ -122,17 +122,7 @@ fn compound(op: SetOp, left: SetExpr, right: SetExpr) -> SetExpr {
     SetExpr::Compound { op, left: Box::new(left), right: Box::new(right) }
 }
 fn column(name: &str, type_name: Option<&str>) -> ColumnDef {
-    ColumnDef {
-        name: name.into(),
-        type_name: type_name.map(String::from),
-        primary_key: false,
-        primary_key_desc: false,
-        not_null: false,
-        unique: false,
-        default: None,
-        autoincrement: false,
-        checks: Vec::new(),
-    }
+    ColumnDef::new(name.into(), type_name.map(String::from))
 }
 
 /// Run `f` on a thread with a 64 MiB stack, as callers must.
@@ -304,36 +294,21 @@ fn insert_forms() {
             returning: Vec::new(),
         }
     );
-    assert_eq!(
-        one("INSERT OR REPLACE INTO main.t VALUES (1)"),
-        Statement::Insert {
+    // The conflict clause, however it is spelled.
+    for (sql, on_conflict) in [
+        ("INSERT OR REPLACE INTO main.t VALUES (1)", OnConflict::Replace),
+        ("REPLACE INTO t VALUES (1)", OnConflict::Replace),
+        ("INSERT OR IGNORE INTO t VALUES (1)", OnConflict::Ignore),
+    ] {
+        let expected = Statement::Insert {
             table: "t".into(),
             columns: None,
             source: InsertSource::Values(vec![vec![int(1)]]),
-            on_conflict: OnConflict::Replace,
+            on_conflict,
             returning: Vec::new(),
-        }
-    );
-    assert_eq!(
-        one("REPLACE INTO t VALUES (1)"),
-        Statement::Insert {
-            table: "t".into(),
-            columns: None,
-            source: InsertSource::Values(vec![vec![int(1)]]),
-            on_conflict: OnConflict::Replace,
-            returning: Vec::new(),
-        }
-    );
-    assert_eq!(
-        one("INSERT OR IGNORE INTO t VALUES (1)"),
-        Statement::Insert {
-            table: "t".into(),
-            columns: None,
-            source: InsertSource::Values(vec![vec![int(1)]]),
-            on_conflict: OnConflict::Ignore,
-            returning: Vec::new(),
-        }
-    );
+        };
+        assert_eq!(one(sql), expected, "{sql}");
+    }
     assert_eq!(
         one("INSERT INTO t DEFAULT VALUES"),
         Statement::Insert {
