@@ -208,10 +208,11 @@ pub(super) fn recover(
         engine.checkpoint()?;
         report.checkpointed = true;
     } else if report.txns_redone > 0 {
-        // Commits after the redo point that were on their pages already: a
-        // clean close must still checkpoint, so that a flush after them
-        // proves them durable (docs/TESTING.md §5.4's window) and the next
-        // open does not read them again.
+        // Commits after the redo point with nothing to apply (their first
+        // page change is a full image, which always applies, so only
+        // commits without page records get here): a clean close still
+        // checkpoints, so that a flush after them proves them durable
+        // (docs/TESTING.md §5.4's window) and the next open skips them.
         engine.inner.clean_at.store(u64::MAX, std::sync::atomic::Ordering::Release);
     }
     report.duration = t0.elapsed();
