@@ -503,7 +503,7 @@ fn variant_names_match_the_variants() {
     assert_eq!(Error::NoRows.variant_name(), "NoRows");
     assert_eq!(Error::Sql("x".into()).variant_name(), "Sql");
     assert_eq!(Error::Locked { path: "p".into() }.variant_name(), "Locked");
-    assert_eq!(Error::VARIANTS.len(), 17);
+    assert_eq!(Error::VARIANTS.len(), 18);
     let mut sorted = Error::VARIANTS.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
