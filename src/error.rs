@@ -17,6 +17,7 @@
 //! | [`Error::Constraint`] | a NOT NULL / UNIQUE / PRIMARY KEY violation | the statement did nothing; handle the conflict |
 //! | [`Error::TypeMismatch`] | a value of the wrong type | fix the value or the typed read |
 //! | [`Error::Closed`] | the handle was closed | open the database again |
+//! | [`Error::ReadOnly`] | a write, checkpoint or creation through a read-only open | open read-write to change it |
 //! | [`Error::InvalidInput`] | a caller mistake (bad option, bad id) | fix the call |
 //!
 //! I/O errors keep their `std::io::Error` source, unlike string-flattening
@@ -188,6 +189,12 @@ pub enum Error {
     /// that does not belong to the operation).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+
+    /// The database was opened read-only ([`Options::read_only`](crate::Options::read_only)),
+    /// and this call would have to change it: a write transaction, a
+    /// checkpoint, or creating a database that does not exist.
+    #[error("database is open read-only: {0}")]
+    ReadOnly(String),
 }
 
 impl Error {
@@ -258,6 +265,7 @@ variant_names!(
     NoRows,
     Closed,
     InvalidInput,
+    ReadOnly,
 );
 
 /// The first failed write or sync of a file or of the log, latched: every

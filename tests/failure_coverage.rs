@@ -404,6 +404,16 @@ fn invalid_input() -> Error {
     e
 }
 
+/// A write through a read-only open: `ReadOnly`.
+fn read_only_write() -> Error {
+    let vfs = SimVfs::new(15);
+    populated(&vfs).close().expect("close");
+    let db = Database::open_on(Arc::new(vfs.clone()), &db_path(), options().read_only(true)).expect("open read-only");
+    let e = err(db.execute("INSERT INTO t(a, b) VALUES (6, 'six')", ()), "a write through a read-only open");
+    assert!(matches!(&e, Error::ReadOnly(m) if m.contains("t.db")), "{e:?}");
+    e
+}
+
 /// A scenario: the variant it must produce, its name, and the run.
 type Scenario = (&'static str, &'static str, fn() -> Error);
 
@@ -433,6 +443,7 @@ fn scenarios() -> Vec<Scenario> {
         ("NoRows", "query_row with no row", no_rows),
         ("Closed", "a clone after close", closed_handle),
         ("InvalidInput", "a missing parameter", invalid_input),
+        ("ReadOnly", "a write through a read-only open", read_only_write),
     ]
 }
 
@@ -492,7 +503,7 @@ fn variant_names_match_the_variants() {
     assert_eq!(Error::NoRows.variant_name(), "NoRows");
     assert_eq!(Error::Sql("x".into()).variant_name(), "Sql");
     assert_eq!(Error::Locked { path: "p".into() }.variant_name(), "Locked");
-    assert_eq!(Error::VARIANTS.len(), 17);
+    assert_eq!(Error::VARIANTS.len(), 18);
     let mut sorted = Error::VARIANTS.to_vec();
     sorted.sort_unstable();
     sorted.dedup();

@@ -1,7 +1,8 @@
 //! The `waldb` shell: command line (`clap`) and dispatch.
 //!
 //! `waldb [OPTIONS] [FILE] [SQL…]` opens FILE (created if missing; an
-//! in-memory database without it) and runs the SQL arguments, or a script
+//! in-memory database without it; `--readonly`: an existing FILE, writing
+//! nothing) and runs the SQL arguments, or a script
 //! from stdin, or the interactive prompt. The subcommands `check`,
 //! `wal dump` and `demo` run without a prompt.
 //!
@@ -65,6 +66,11 @@ struct ShellArgs {
     /// Do not print column names in list and csv mode (the default).
     #[arg(long)]
     noheader: bool,
+    /// Open FILE read-only: nothing is written (no checkpoint, no control
+    /// file, no log segment), it works where the files may not be written,
+    /// and statements that change the database fail. FILE must exist.
+    #[arg(long)]
+    readonly: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +102,7 @@ fn normalize(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
         Some("-noheader") => "--noheader".into(),
         Some("-bail") => "--bail".into(),
         Some("-mode") => "--mode".into(),
+        Some("-readonly") => "--readonly".into(),
         _ => a,
     })
     .collect()
@@ -158,7 +165,13 @@ fn script(sh: &mut Shell, mut input: impl BufRead) -> std::io::Result<()> {
 
 fn shell(args: &ShellArgs) -> ExitCode {
     let db = match &args.file {
-        Some(path) if path.as_os_str() != ":memory:" => Database::open(path),
+        Some(path) if path.as_os_str() != ":memory:" => {
+            Database::open_with(path, waldb::Options::default().read_only(args.readonly))
+        }
+        _ if args.readonly => {
+            eprintln!("waldb: --readonly needs a database FILE");
+            return ExitCode::FAILURE;
+        }
         _ => {
             eprintln!("Using a transient in-memory database: nothing will be saved (.open FILE to use a file).");
             Database::open_in_memory()

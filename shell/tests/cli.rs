@@ -381,3 +381,32 @@ fn quit_stops_a_script() {
     assert_eq!(out(&o), "1\n");
     assert!(o.status.success());
 }
+
+#[test]
+fn readonly_reads_refuses_writes_and_changes_no_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = waldb_in(dir.path(), &["f.db"], TABLE);
+    assert!(o.status.success(), "{}", err(&o));
+    let files = || {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .map(|e| {
+                let p = e.expect("entry").path();
+                (p.display().to_string(), std::fs::read(&p).expect("read"))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = files();
+    let o = waldb_in(dir.path(), &["--readonly", "f.db", "SELECT count(*) FROM t"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(out(&o), "3\n");
+    let o = waldb_in(dir.path(), &["-readonly", "f.db", "INSERT INTO t(name) VALUES ('no')"], "");
+    assert!(!o.status.success());
+    assert!(err(&o).contains("read-only"), "{}", err(&o));
+    assert_eq!(files(), before, "a read-only session changed a file");
+    let o = waldb_in(dir.path(), &["--readonly", "missing.db", "SELECT 1"], "");
+    assert!(!o.status.success());
+    assert!(!dir.path().join("missing.db").exists(), "a read-only open created the database");
+}

@@ -89,6 +89,9 @@ pub struct Options {
     /// Page size of a new database in bytes (default 4096; a power of two
     /// from 512 to 32768, at least the storage's sector size).
     pub page_size: usize,
+    /// Open without writing anything (default `false`); see
+    /// [`Options::read_only`].
+    pub read_only: bool,
 }
 
 impl Default for Options {
@@ -102,11 +105,40 @@ impl Default for Options {
             durability: e.wal.durability,
             commit_delay: e.wal.commit_delay,
             page_size: e.page_size,
+            read_only: e.read_only,
         }
     }
 }
 
 impl Options {
+    /// These options, opening read-only (`true`) or read-write.
+    ///
+    /// A read-only open writes nothing to any file: no checkpoint, no new
+    /// control file, no WAL segment prepared or recycled, no lock file
+    /// created (it takes a shared lock on the data file, which needs no
+    /// write permission). It works on files in a directory or mount the
+    /// process may not write. The database must exist. Statements that would
+    /// change it, `BEGIN` and [`Database::checkpoint`] fail with
+    /// [`Error::ReadOnly`]. If the database was not closed cleanly, its log
+    /// is replayed in memory only (the files keep needing recovery, which
+    /// the next read-write open does). Read-only opens of one database
+    /// coexist; a read-write open alongside one gets [`Error::Locked`].
+    ///
+    /// ```
+    /// use waldb::{Database, Error, Options};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// Database::open(&path)?.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")?;
+    /// let db = Database::open_with(&path, Options::default().read_only(true))?;
+    /// assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0))?, 1);
+    /// assert!(matches!(db.execute("INSERT INTO t VALUES (2)", ()), Err(Error::ReadOnly(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn read_only(mut self, read_only: bool) -> Options {
+        self.read_only = read_only;
+        self
+    }
+
     /// The engine settings these options stand for (public only with the
     /// `unstable` feature).
     #[cfg(feature = "unstable")]
@@ -127,6 +159,7 @@ impl Options {
                 ..d.wal
             },
             checkpoint_bytes: self.checkpoint_bytes,
+            read_only: self.read_only,
             ..d
         }
     }
@@ -352,6 +385,12 @@ impl Database {
             catalog::schema(&r)?.is_some()
         };
         if !has {
+            if self.shared.engine.is_read_only() {
+                return Err(Error::ReadOnly(format!(
+                    "{} has no schema table yet (its first session never committed); open it read-write once",
+                    self.path().display()
+                )));
+            }
             let w = self.shared.engine.begin_write()?;
             if catalog::schema(&w)?.is_none() {
                 catalog::create_schema(&w)?;

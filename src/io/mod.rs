@@ -6,7 +6,8 @@
 //!
 //! - [`OsVfs`]: real files. `sync_data` is `fdatasync`, `sync_all` is `fsync`,
 //!   `sync_dir` opens the directory and fsyncs it, `lock_exclusive` takes an
-//!   `flock` held for the life of the returned guard.
+//!   `flock` held for the life of the returned guard (`lock_shared`: a
+//!   shared `flock` on the file opened read-only).
 //! - [`SimVfs`]: in memory, deterministic from a seed, keeping for every file
 //!   what is *durable* apart from what is only *written*; it injects crashes,
 //!   EIO/ENOSPC, the fsyncgate trap, torn sectors and bit flips.
@@ -72,6 +73,13 @@ pub trait Vfs: Send + Sync + fmt::Debug {
     /// until the returned guard is dropped. Fails at once with
     /// `ErrorKind::WouldBlock` when another holder has it.
     fn lock_exclusive(&self, path: &Path) -> io::Result<VfsLock>;
+    /// Take a shared lock on the existing file `path`, held until the
+    /// returned guard is dropped. It needs no write permission and never
+    /// creates the file (`NotFound` if it is missing). Any number of shared
+    /// holders coexist; it fails at once with `ErrorKind::WouldBlock` while
+    /// an exclusive holder has the file, and an exclusive lock fails while
+    /// a shared one is held. Read-only opens take it.
+    fn lock_shared(&self, path: &Path) -> io::Result<VfsLock>;
     /// A random number (database ids). The simulator draws it from its seed.
     fn random_u64(&self) -> u64;
     /// The wall-clock time in milliseconds since 1970-01-01 UTC (SQL's
@@ -226,7 +234,21 @@ mod conformance {
         let e = vfs.lock_exclusive(&p).expect_err("second lock");
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
         drop(g);
-        vfs.lock_exclusive(&p).expect("lock after release");
+        let g = vfs.lock_exclusive(&p).expect("lock after release");
+        let e = vfs.lock_shared(&p).expect_err("shared while exclusive");
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        drop(g);
+        let s1 = vfs.lock_shared(&p).expect("shared");
+        let s2 = vfs.lock_shared(&p).expect("second shared");
+        let e = vfs.lock_exclusive(&p).expect_err("exclusive while shared");
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        drop(s1);
+        assert_eq!(vfs.lock_exclusive(&p).expect_err("one shared left").kind(), io::ErrorKind::WouldBlock);
+        drop(s2);
+        vfs.lock_exclusive(&p).expect("exclusive after the shared ones");
+        let e = vfs.lock_shared(&dir.join("missing")).expect_err("never creates");
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(!vfs.exists(&dir.join("missing")).expect("exists"));
     }
 
     fn set_len_and_allocate(vfs: &dyn Vfs, dir: &Path) {

@@ -11,6 +11,7 @@
 //! | `allocate` | `fallocate(2)` past the end (reserves real blocks, so ENOSPC surfaces here); zero-filled `pwrite`s where the file system cannot |
 //! | `Vfs::sync_dir` | `open(dir)` + `fsync` |
 //! | `Vfs::lock_exclusive` | `flock(LOCK_EX | LOCK_NB)` via `File::try_lock` |
+//! | `Vfs::lock_shared` | `open(O_RDONLY)` + `flock(LOCK_SH | LOCK_NB)` via `File::try_lock_shared` |
 //!
 //! The `flock` is per open file description: a second handle in the same
 //! process conflicts exactly like a second process, and the kernel drops the
@@ -105,6 +106,18 @@ impl Vfs for OsVfs {
     fn lock_exclusive(&self, path: &Path) -> io::Result<VfsLock> {
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
         match file.try_lock() {
+            Ok(()) => Ok(VfsLock::new(Box::new(file))),
+            Err(fs::TryLockError::WouldBlock) => {
+                Err(io::Error::new(io::ErrorKind::WouldBlock, "file is locked by another handle"))
+            }
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    fn lock_shared(&self, path: &Path) -> io::Result<VfsLock> {
+        // Read-only: works on files and directories the process may not write.
+        let file = File::open(path)?;
+        match file.try_lock_shared() {
             Ok(()) => Ok(VfsLock::new(Box::new(file))),
             Err(fs::TryLockError::WouldBlock) => {
                 Err(io::Error::new(io::ErrorKind::WouldBlock, "file is locked by another handle"))

@@ -6,6 +6,9 @@
 //! unchanged), and every operation that could change the disk — creating a
 //! file, removing, renaming, syncing a directory, taking the database lock —
 //! fails with `PermissionDenied`. Nothing done through it can modify a file.
+//! A shared lock ([`Vfs::lock_shared`]) passes through: it needs no write
+//! permission and changes nothing on disk, and it keeps a writer out while
+//! a read-only open holds the database.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -60,6 +63,10 @@ impl Vfs for ReadOnlyVfs {
 
     fn lock_exclusive(&self, path: &Path) -> io::Result<VfsLock> {
         Err(denied("lock", path))
+    }
+
+    fn lock_shared(&self, path: &Path) -> io::Result<VfsLock> {
+        self.inner.lock_shared(path)
     }
 
     fn random_u64(&self) -> u64 {

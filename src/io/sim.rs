@@ -56,7 +56,7 @@
 //! past a size), and a [`WriteObserver`] that sees every write before it lands
 //! (tests check the WAL rule with it).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -113,7 +113,7 @@ pub enum OpKind {
     List,
     /// `Vfs::sync_dir`.
     SyncDir,
-    /// `Vfs::lock_exclusive`.
+    /// `Vfs::lock_exclusive` or `Vfs::lock_shared`.
     Lock,
 }
 
@@ -334,7 +334,8 @@ struct SimState {
     inodes: Vec<Inode>,
     live: BTreeMap<String, usize>,
     durable: BTreeMap<String, usize>,
-    locks: HashSet<PathBuf>,
+    /// Held locks: the number of shared holders, or [`EXCLUSIVE`].
+    locks: HashMap<PathBuf, u32>,
     trace: Option<Vec<TraceEntry>>,
     observer: Option<WriteObserver>,
     hook: Option<CrashHook>,
@@ -370,7 +371,7 @@ impl SimState {
             inodes: Vec::new(),
             live: BTreeMap::new(),
             durable: BTreeMap::new(),
-            locks: HashSet::new(),
+            locks: HashMap::new(),
             trace: None,
             observer: None,
             hook: None,
@@ -924,6 +925,9 @@ impl VfsFile for SimFile {
     }
 }
 
+/// The lock count of a file held exclusively.
+const EXCLUSIVE: u32 = u32::MAX;
+
 /// Holds a simulated lock; releases it on drop.
 struct SimLockToken {
     state: Arc<Mutex<SimState>>,
@@ -932,7 +936,13 @@ struct SimLockToken {
 
 impl Drop for SimLockToken {
     fn drop(&mut self) {
-        self.state.lock().locks.remove(&self.path);
+        let mut s = self.state.lock();
+        match s.locks.get_mut(&self.path) {
+            Some(n) if *n != EXCLUSIVE && *n > 1 => *n -= 1,
+            _ => {
+                s.locks.remove(&self.path);
+            }
+        }
     }
 }
 
@@ -1010,13 +1020,28 @@ impl Vfs for SimVfs {
     fn lock_exclusive(&self, path: &Path) -> io::Result<VfsLock> {
         let mut s = self.state.lock();
         verdict(s.begin(OpKind::Lock, path, 0, 0))?;
-        if !s.locks.insert(path.to_path_buf()) {
+        if s.locks.contains_key(path) {
             return Err(io::Error::new(io::ErrorKind::WouldBlock, "file is locked by another handle"));
         }
+        s.locks.insert(path.to_path_buf(), EXCLUSIVE);
         if !s.live.contains_key(&key(path)) {
             let i = s.create_inode(path);
             s.live.insert(key(path), i);
         }
+        Ok(VfsLock::new(Box::new(SimLockToken { state: self.state.clone(), path: path.to_path_buf() })))
+    }
+
+    fn lock_shared(&self, path: &Path) -> io::Result<VfsLock> {
+        let mut s = self.state.lock();
+        verdict(s.begin(OpKind::Lock, path, 0, 0))?;
+        if !s.live.contains_key(&key(path)) {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        let n = s.locks.entry(path.to_path_buf()).or_insert(0);
+        if *n == EXCLUSIVE {
+            return Err(io::Error::new(io::ErrorKind::WouldBlock, "file is locked by another handle"));
+        }
+        *n += 1;
         Ok(VfsLock::new(Box::new(SimLockToken { state: self.state.clone(), path: path.to_path_buf() })))
     }
 

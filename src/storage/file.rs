@@ -7,7 +7,9 @@
 //!
 //! - **Exclusive use.** Opening takes [`Vfs::lock_exclusive`] on the file and
 //!   holds it for the life of the `DataFile`; a second opener gets
-//!   [`Error::Locked`] at once.
+//!   [`Error::Locked`] at once. A read-only open takes
+//!   [`Vfs::lock_shared`] instead: read-only opens coexist, a writer and a
+//!   reader do not.
 //! - **Verified reads.** Every page read is checked ([`page::verify`]); a page
 //!   that fails is [`Error::Corrupt`], never returned.
 //! - **Space before writes.** Before a page past the end of the file is
@@ -84,6 +86,20 @@ impl DataFile {
                 Error::Locked { path: path.to_path_buf() }
             } else {
                 Error::io("lock", path, e)
+            }
+        })
+    }
+
+    /// Take the database's shared lock for a read-only open (no write
+    /// permission needed, nothing created): [`Error::Locked`] at once while
+    /// a read-write handle or process has it; an I/O error (`NotFound`) when
+    /// there is no database file.
+    pub fn lock_shared(vfs: &dyn Vfs, path: &Path) -> Result<VfsLock> {
+        vfs.lock_shared(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                Error::Locked { path: path.to_path_buf() }
+            } else {
+                Error::io("open read-only", path, e)
             }
         })
     }

@@ -39,6 +39,24 @@
 //!
 //! Checkpoints hold the writer lock, so no transaction is half-done while
 //! one runs and every dirty page it writes is committed.
+//!
+//! # Close
+//!
+//! A clean close checkpoints (if `checkpoint_on_close`) and flushes the
+//! log — unless nothing changed since open or the last checkpoint (the
+//! log's next LSN is where it was then and no page is dirty): then it does
+//! no I/O at all, no sync, no CHECKPOINT record, no new control file.
+//!
+//! # Read-only opens ([`EngineOptions::read_only`])
+//!
+//! Everything goes through a [`ReadOnlyVfs`](crate::io::ReadOnlyVfs), so no
+//! path can create, write, rename, remove or sync a directory, and files
+//! open read-only (which works where the process may not write). The data
+//! file is locked shared ([`Vfs::lock_shared`]): read-only opens coexist,
+//! and a read-write open on either side gets [`Error::Locked`]. Recovery
+//! runs in memory only (`super::recovery`); the log stands where it was read
+//! ([`Wal::read_only`]); writes and checkpoints fail with
+//! [`Error::ReadOnly`]; close does nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -81,6 +99,8 @@ pub struct EngineOptions {
     /// Page-record bytes recovery may hold in memory to read the log only
     /// once; with more to redo it reads the log twice instead.
     pub recovery_buffer_bytes: usize,
+    /// Open without writing anything (module doc: read-only opens).
+    pub read_only: bool,
 }
 
 impl Default for EngineOptions {
@@ -93,6 +113,7 @@ impl Default for EngineOptions {
             checkpoint_bytes: Some(64 << 20),
             checkpoint_on_close: true,
             recovery_buffer_bytes: 256 << 20,
+            read_only: false,
         }
     }
 }
@@ -170,6 +191,10 @@ pub(super) struct Inner {
     /// is logged whole at its next change.
     pub(super) redo_lsn: AtomicU64,
     pub(super) closed: AtomicBool,
+    /// The log's next LSN when the files last held everything (after open
+    /// or the last checkpoint): a close that finds it unchanged and no
+    /// dirty page has nothing to do.
+    pub(super) clean_at: AtomicU64,
     pub(super) commits: AtomicU64,
     pub(super) aborts: AtomicU64,
     pub(super) checkpoints: AtomicU64,
@@ -194,6 +219,9 @@ impl Engine {
     /// exist and recovering it if it does.
     pub fn open(vfs: Arc<dyn Vfs>, path: &Path, opts: EngineOptions) -> Result<Engine> {
         validate_page_size(opts.page_size)?;
+        if opts.read_only {
+            return recovery::open_read_only(vfs, path, opts);
+        }
         let lock = DataFile::lock(vfs.as_ref(), path)?;
         match Control::read(vfs.as_ref(), path)? {
             None => Engine::create(vfs, path, opts, lock),
@@ -258,6 +286,7 @@ impl Engine {
         recovery: RecoveryReport,
     ) -> Engine {
         let pool = BufferPool::new(file, wal.clone(), pool_options(&opts, ctl.page_size));
+        let clean_at = wal.next_lsn().0;
         Engine {
             inner: Arc::new(Inner {
                 vfs,
@@ -274,6 +303,7 @@ impl Engine {
                 last_commit: AtomicU64::new(0),
                 redo_lsn: AtomicU64::new(ctl.redo_lsn.0),
                 closed: AtomicBool::new(false),
+                clean_at: AtomicU64::new(clean_at),
                 commits: AtomicU64::new(0),
                 aborts: AtomicU64::new(0),
                 checkpoints: AtomicU64::new(0),
@@ -361,10 +391,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether the engine was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.opts.read_only
+    }
+
+    /// [`Error::ReadOnly`] saying `what` when the engine is read-only.
+    fn check_not_read_only(&self, what: &str) -> Result<()> {
+        if self.inner.opts.read_only {
+            return Err(Error::ReadOnly(format!("{what} on {}", self.inner.path.display())));
+        }
+        Ok(())
+    }
+
     /// Begin a write transaction: waits for the current writer (and
     /// checkpoint) to finish, then for active readers to leave.
     pub fn begin_write(&self) -> Result<WriteTxn> {
         self.check_writable()?;
+        self.check_not_read_only("cannot begin a write transaction")?;
         let writer = self.inner.writer.lock_arc();
         let rw = self.inner.rw.write_arc();
         // Checked again under the locks: a failure may have happened while
@@ -398,6 +442,7 @@ impl Engine {
     /// Run a checkpoint now (waits for the current writer).
     pub fn checkpoint(&self) -> Result<CheckpointReport> {
         self.check_writable()?;
+        self.check_not_read_only("cannot checkpoint")?;
         let _writer = self.inner.writer.lock();
         self.checkpoint_locked()
     }
@@ -432,6 +477,7 @@ impl Engine {
         ctl.write(i.vfs.as_ref(), &i.path)?;
         // 7. Only now may the log before the redo point go.
         i.wal.truncate_before(redo)?;
+        i.clean_at.store(i.wal.next_lsn().0, Ordering::Release);
         i.checkpoints.fetch_add(1, Ordering::Relaxed);
         let report = CheckpointReport { redo_lsn: redo, checkpoint_lsn: ck, pages_written, duration: t0.elapsed() };
         log::debug!("checkpoint of {}: {report:?}", i.path.display());
@@ -459,19 +505,35 @@ impl Engine {
     /// Close cleanly: wait for the current writer, checkpoint (if
     /// configured), make the log durable. Later calls on any clone fail with
     /// [`Error::Closed`]. Files are released when the last clone is dropped.
+    ///
+    /// A close with nothing to do does no I/O at all: a read-only engine,
+    /// or one whose log has not grown since it was opened or last
+    /// checkpointed and whose pool holds no dirty page (the files already
+    /// hold everything, and every record in the log is durable).
     pub fn close(&self) -> Result<()> {
         let i = &self.inner;
         let _writer = i.writer.lock();
         if i.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        if i.wal.poisoned().is_some() || i.pool.file().failure().is_some() {
+        if i.opts.read_only || i.wal.poisoned().is_some() || i.pool.file().failure().is_some() {
+            return Ok(());
+        }
+        if self.unchanged() {
             return Ok(());
         }
         if i.opts.checkpoint_on_close {
             self.checkpoint_locked()?;
         }
         i.wal.flush_all()
+    }
+
+    /// Whether nothing was logged since open or the last checkpoint and no
+    /// page is dirty. The caller holds the writer lock, so no record is
+    /// being appended.
+    fn unchanged(&self) -> bool {
+        let i = &self.inner;
+        i.wal.next_lsn().0 == i.clean_at.load(Ordering::Acquire) && i.pool.dirty_count() == 0
     }
 
     /// The page id in root slot `slot` of the file header (upper layers

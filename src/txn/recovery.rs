@@ -23,6 +23,20 @@
 //!
 //! A crash at any step leaves the control file as it was, so recovery runs
 //! again from the same redo point and reaches the same state.
+//!
+//! # Read-only opens
+//!
+//! [`open_read_only`] runs the same analysis and redo through a
+//! [`ReadOnlyVfs`], and writes nothing: no marker removal, no segment
+//! preparation, no checkpoint. Redone pages stay in the buffer pool, marked
+//! like uncommitted pages so that they are never evicted or written back (no
+//! steal's own rule keeps them in memory); if they outgrow the pool's cap
+//! the open fails with [`Error::ReadOnly`]. When the log holds committed
+//! transactions after the redo point (a writer crashed), their segments are
+//! `fdatasync`ed — on read-only descriptors, writing nothing — before any of
+//! it is shown, as a read-write open does in step 3: a reader is never shown
+//! a commit that power loss could still take back. A cleanly closed
+//! database has none, so opening it read-only syncs nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -31,16 +45,45 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::ids::{PageId, TxnId};
-use crate::io::{Vfs, VfsLock};
+use crate::io::{OpenMode, ReadOnlyVfs, Vfs, VfsLock};
 use crate::storage::header::FileHeader;
 use crate::storage::page::{page_lsn, validate_page_size};
 use crate::storage::{Control, DataFile};
 use crate::wal::reader::WalReader;
-use crate::wal::segment::segment_path;
-use crate::wal::{Record, RecordType, Wal};
+use crate::wal::segment::{self, segment_path};
+use crate::wal::format::SEGMENT_HEADER_BLOCK;
+use crate::wal::{LogEnd, Record, RecordType, Wal};
 
 use super::engine::{Engine, EngineOptions, RecoveryReport, check_fits};
 use super::log::{PageOp, apply, decode_page_record};
+
+/// Open an existing database read-only (module doc).
+pub(super) fn open_read_only(vfs: Arc<dyn Vfs>, path: &Path, opts: EngineOptions) -> Result<Engine> {
+    // Every change is refused by construction, whatever path runs below.
+    let vfs: Arc<dyn Vfs> = Arc::new(ReadOnlyVfs::new(vfs));
+    let lock = DataFile::lock_shared(vfs.as_ref(), path)?;
+    let Some(ctl) = Control::read(vfs.as_ref(), path)? else {
+        return Err(Error::ReadOnly(format!(
+            "{} has no control file: it is not a waldb database, or its creation never finished, and only a \
+             read-write open creates one",
+            path.display()
+        )));
+    };
+    recover(vfs, path, opts, ctl, lock)
+}
+
+/// `fdatasync` the segments holding `[from, end)`, through read-only
+/// descriptors (module doc: read-only opens).
+fn sync_read_only(vfs: &dyn Vfs, path: &Path, from: crate::ids::Lsn, end: LogEnd, seg_size: u64) -> Result<()> {
+    let data = seg_size.saturating_sub(SEGMENT_HEADER_BLOCK);
+    for (start, p) in segment::list(vfs, path)? {
+        if start < end.end && start.0.saturating_add(data) > from.0 {
+            let f = vfs.open(&p, OpenMode::ReadOnly).map_err(|e| Error::io("open", &p, e))?;
+            f.sync_data().map_err(|e| Error::io("fsync", &p, e))?;
+        }
+    }
+    Ok(())
+}
 
 /// Open an existing database through recovery.
 pub(super) fn recover(
@@ -55,10 +98,13 @@ pub(super) fn recover(
     validate_page_size(ctl.page_size)
         .and_then(|()| check_fits(ctl.page_size, ctl.segment_size))
         .map_err(|e| Error::CorruptFile { file: ctl_file.clone(), reason: e.to_string() })?;
+    let read_only = opts.read_only;
     let file = DataFile::open_raw(vfs.as_ref(), path, ctl.page_size, lock)?;
     // A creation that wrote its control file but died before removing its
     // marker finished: the marker means nothing now.
-    super::engine::remove_marker(vfs.as_ref(), path)?;
+    if !read_only {
+        super::engine::remove_marker(vfs.as_ref(), path)?;
+    }
 
     // Analysis, collecting the page records of committed transactions so
     // the log is read once. A transaction's records lie together between its
@@ -113,9 +159,16 @@ pub(super) fn recover(
 
     // The log continues at its end; what was read is now durable, so the
     // pages redo writes back keep the WAL rule.
-    let mut wal_opts = opts.wal.clone();
-    wal_opts.segment_size = ctl.segment_size;
-    let wal = Arc::new(Wal::open(vfs.clone(), path, ctl.db_id, wal_opts, end, ctl.redo_lsn)?);
+    let wal = if read_only {
+        if !committed.is_empty() {
+            sync_read_only(vfs.as_ref(), path, ctl.redo_lsn, end, ctl.segment_size)?;
+        }
+        Arc::new(Wal::read_only(vfs.clone(), path, ctl.db_id, ctl.segment_size, end)?)
+    } else {
+        let mut wal_opts = opts.wal.clone();
+        wal_opts.segment_size = ctl.segment_size;
+        Arc::new(Wal::open(vfs.clone(), path, ctl.db_id, wal_opts, end, ctl.redo_lsn)?)
+    };
     let next_txid = TxnId(ctl.next_txid.0.max(max_txid.0 + 1));
     let engine = Engine::assemble(vfs.clone(), path, opts, Control { next_txid, ..ctl }, file, wal, report.clone());
 
@@ -124,14 +177,14 @@ pub(super) fn recover(
         let mut reader = WalReader::open(vfs.as_ref(), path, ctl.db_id, ctl.redo_lsn)?;
         while let Some(rec) = reader.next()? {
             let page_record = matches!(rec.kind, RecordType::PageChange | RecordType::FullPageImage);
-            if page_record && committed.contains(&rec.txid) && redo(&engine, &rec, path)? {
+            if page_record && committed.contains(&rec.txid) && redo(&engine, &rec, path, read_only)? {
                 report.records_applied += 1;
             }
         }
     } else {
         to_apply.sort_by_key(|r| r.lsn);
         for rec in &to_apply {
-            if redo(&engine, rec, path)? {
+            if redo(&engine, rec, path, read_only)? {
                 report.records_applied += 1;
             }
         }
@@ -151,9 +204,16 @@ pub(super) fn recover(
             ),
         });
     }
-    if report.records_applied > 0 {
+    if report.records_applied > 0 && !read_only {
         engine.checkpoint()?;
         report.checkpointed = true;
+    } else if report.txns_redone > 0 {
+        // Commits after the redo point with nothing to apply (their first
+        // page change is a full image, which always applies, so only
+        // commits without page records get here): a clean close still
+        // checkpoints, so that a flush after them proves them durable
+        // (docs/TESTING.md §5.4's window) and the next open skips them.
+        engine.inner.clean_at.store(u64::MAX, std::sync::atomic::Ordering::Release);
     }
     report.duration = t0.elapsed();
     log::info!(
@@ -171,8 +231,20 @@ pub(super) fn recover(
     Ok(engine)
 }
 
-/// Apply one committed page record; false if the page already had it.
-fn redo(engine: &Engine, rec: &Record, path: &Path) -> Result<bool> {
+/// Apply one committed page record; false if the page already had it. A
+/// read-only open keeps the page in memory for good (module doc).
+fn redo(engine: &Engine, rec: &Record, path: &Path, read_only: bool) -> Result<bool> {
+    redo_page(engine, rec, path, read_only).map_err(|e| match e {
+        Error::BufferPoolFull { frames } if read_only => Error::ReadOnly(format!(
+            "recovering {} in memory needs more than the buffer pool's {frames} frames; open it read-write once to \
+             recover it, or allow the pool more memory",
+            path.display()
+        )),
+        e => e,
+    })
+}
+
+fn redo_page(engine: &Engine, rec: &Record, path: &Path, read_only: bool) -> Result<bool> {
     let (id, op) = decode_page_record(rec.kind, &rec.payload, engine.page_size()).map_err(|reason| {
         Error::CorruptLog { segment: segment_path(path, rec.lsn), offset: 0, lsn: rec.lsn, reason }
     })?;
@@ -183,6 +255,7 @@ fn redo(engine: &Engine, rec: &Record, path: &Path) -> Result<bool> {
             // torn, and whatever it holds, the log replays it forward.
             let mut p = pool.fetch_new(id)?;
             apply(&mut p, &op, rec.lsn);
+            p.set_uncommitted(read_only || p.is_uncommitted());
             Ok(true)
         }
         PageOp::Ranges(_) => {
@@ -192,6 +265,7 @@ fn redo(engine: &Engine, rec: &Record, path: &Path) -> Result<bool> {
             }
             apply(&mut p, &op, rec.lsn);
             p.set_dirty(true);
+            p.set_uncommitted(read_only || p.is_uncommitted());
             Ok(true)
         }
     }

@@ -245,6 +245,8 @@ struct Shared {
     db_id: DbId,
     opts: WalOptions,
     seg_size: u64,
+    /// A read-only open's log: no file is ever written, synced or prepared.
+    read_only: bool,
     state: Mutex<State>,
     io_done: Condvar,
     segs: Mutex<Segs>,
@@ -297,7 +299,7 @@ impl Wal {
         }
         let end = LogEnd { end: FIRST_LSN, last_crc: 0, last_lsn: None };
         let seg_size = opts.segment_size;
-        Wal::start(vfs, db_path, db_id, opts, seg_size, end, Segs::default())
+        Wal::start(vfs, db_path, db_id, opts, seg_size, end, Segs::default(), false)
     }
 
     /// Continue an existing log after it was read to `end` by recovery.
@@ -372,9 +374,21 @@ impl Wal {
         }
         let dir = parent_dir(db_path);
         vfs.sync_dir(&dir).map_err(|e| Error::io("fsync directory", &dir, e))?;
-        Wal::start(vfs, db_path, db_id, opts, seg_size, end, segs)
+        Wal::start(vfs, db_path, db_id, opts, seg_size, end, segs, false)
     }
 
+    /// The log of a read-only open, standing where recovery's read of it
+    /// ended. It touches no file: no segment is prepared, no thread started,
+    /// nothing synced or removed; [`Wal::append`] fails with
+    /// [`Error::ReadOnly`], and [`Wal::flush_to`] of anything recovery read
+    /// returns at once.
+    pub fn read_only(vfs: Arc<dyn Vfs>, db_path: &Path, db_id: DbId, seg_size: u64, end: LogEnd) -> Result<Wal> {
+        validate_segment_size(seg_size).map_err(Error::InvalidInput)?;
+        let opts = WalOptions { segment_size: seg_size, background: false, ..WalOptions::default() };
+        Wal::start(vfs, db_path, db_id, opts, seg_size, end, Segs::default(), true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn start(
         vfs: Arc<dyn Vfs>,
         db_path: &Path,
@@ -383,6 +397,7 @@ impl Wal {
         seg_size: u64,
         end: LogEnd,
         mut segs: Segs,
+        read_only: bool,
     ) -> Result<Wal> {
         let next = Lsn(align_up(end.end.0, FLUSH_ALIGN));
         segs.base = seg_start_for(seg_size, next);
@@ -392,6 +407,7 @@ impl Wal {
             db_id,
             opts,
             seg_size,
+            read_only,
             state: Mutex::new(State {
                 next_lsn: next,
                 last_lsn: end.last_lsn,
@@ -414,14 +430,19 @@ impl Wal {
         });
         // The segment the next record goes to, and its spares, exist before
         // the first commit.
-        let first = shared.seg_start(next);
-        shared.prepare_through(Lsn(first.0 + shared.data_size() * (1 + shared.opts.spare_segments as u64)))?;
+        if !read_only {
+            let first = shared.seg_start(next);
+            shared.prepare_through(Lsn(first.0 + shared.data_size() * (1 + shared.opts.spare_segments as u64)))?;
+        }
         let wal = Wal {
             shared,
             threads: Mutex::new(Vec::new()),
             hook: parking_lot::RwLock::new(None),
             has_hook: std::sync::atomic::AtomicBool::new(false),
         };
+        if read_only {
+            return Ok(wal);
+        }
         if wal.shared.opts.background {
             let sh = wal.shared.clone();
             wal.threads.lock().push(spawn("waldb-wal-prepare", move || sh.preparer_loop())?);
@@ -443,6 +464,9 @@ impl Wal {
             }
         }
         let sh = &self.shared;
+        if sh.read_only {
+            return Err(Error::ReadOnly(format!("cannot append to the log of {}", sh.db_path.display())));
+        }
         let limit = max_payload(sh.seg_size);
         if payload.len() > limit {
             return Err(Error::TooBig { what: "log record payload", size: payload.len(), limit });

@@ -54,6 +54,7 @@ pub fn sim_options(segment_size: u64, checkpoint_bytes: Option<u64>) -> EngineOp
         checkpoint_bytes,
         checkpoint_on_close: true,
         recovery_buffer_bytes: 1 << 20,
+        read_only: false,
     }
 }
 
