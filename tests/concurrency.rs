@@ -30,8 +30,9 @@
 //!   every ack present after reopen.
 //! - `group_commit_handoff_at_the_log`: the real `Wal` (writer.rs, unchanged)
 //!   on `SimVfs` with committers appending records of random size across
-//!   16 KiB segment boundaries, tiny write-behind buffers, commit delays, and
-//!   a thread releasing segments for recycling. After each `commit()` returns
+//!   16 KiB segment boundaries, half of them announcing their commits so
+//!   that leaders gather for them, tiny write-behind buffers, commit delays,
+//!   and a thread releasing segments for recycling. After each `commit()` returns
 //!   the committer reads the segment's *durable* bytes (what survives power
 //!   loss, not a counter) and decodes its own COMMIT record there. At the end
 //!   a torn-write crash image still holds every acknowledged commit.
@@ -1045,6 +1046,10 @@ fn group_commit_handoff_at_the_log() {
                 let mut i = 0u64;
                 while !stop.load(Ordering::Acquire) {
                     let txid = TxnId(c << 32 | i);
+                    // Half the committers announce their commits, as the
+                    // engine does, so leaders gather for them
+                    // (src/wal/gather.rs); the others arrive unannounced.
+                    let intent = (c % 2 == 0).then(|| wal.announce_commit());
                     // Page-sized and small records before the commit, so
                     // transactions cross the 12 KiB of a segment's data.
                     for _ in 0..rng.below(3) {
@@ -1053,6 +1058,7 @@ fn group_commit_handoff_at_the_log() {
                     }
                     let extra = rng.below(64) as usize;
                     let lsn = wal.append(RecordType::Commit, txid, &payload(c, i, extra)).expect("append commit");
+                    drop(intent);
                     wal.commit(lsn).expect("commit");
                     // The ack: the record is in the durable bytes, whole.
                     let durable = wal.durable_lsn();
@@ -1098,10 +1104,11 @@ fn group_commit_handoff_at_the_log() {
         let stats = wal.stats();
         let batched: u64 = stats.commits_per_flush[1..].iter().sum();
         println!(
-            "{name}: {} commits acknowledged and found durable; {} flushes ({batched} with 2+ commits), {} syncs, \
-             {} segments created, {} recycled",
+            "{name}: {} commits acknowledged and found durable; {} flushes ({batched} with 2+ commits, {} gathered), \
+             {} syncs, {} segments created, {} recycled",
             acked.len(),
             stats.flushes,
+            stats.gathers,
             stats.syncs,
             stats.segments_created,
             stats.segments_recycled

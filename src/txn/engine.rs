@@ -409,13 +409,16 @@ impl Engine {
     pub fn begin_write(&self) -> Result<WriteTxn> {
         self.check_writable()?;
         self.check_not_read_only("cannot begin a write transaction")?;
+        // Announced before queueing: a flush leader may wait for this
+        // commit to join its batch (`src/wal/gather.rs`).
+        let intent = self.inner.wal.announce_commit();
         let writer = self.inner.writer.lock_arc();
         let rw = self.inner.rw.write_arc();
         // Checked again under the locks: a failure may have happened while
         // this writer waited.
         self.check_writable()?;
         let txid = TxnId(self.inner.next_txid.fetch_add(1, Ordering::AcqRel));
-        Ok(WriteTxn::new(self, writer, rw, txid))
+        Ok(WriteTxn::new(self, writer, rw, txid, intent))
     }
 
     /// Begin a read-only transaction. It first waits until the last commit

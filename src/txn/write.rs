@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Lsn, PageId, TxnId};
 use crate::storage::PageStore;
 use crate::storage::page::{page_lsn, set_page_lsn};
-use crate::wal::RecordType;
+use crate::wal::{CommitIntent, RecordType};
 
 use super::engine::Engine;
 use super::log::{diff, encode_full_page, encode_page_change};
@@ -71,6 +71,9 @@ pub struct WriteTxn {
     spare: RefCell<Vec<Box<[u8]>>>,
     _rw: Option<ArcRwLockWriteGuard<RawRwLock, ()>>,
     _writer: Option<ArcMutexGuard<RawMutex, ()>>,
+    /// Announces this commit to flush leaders until its `COMMIT` is
+    /// appended or it ends without one.
+    intent: Option<CommitIntent>,
 }
 
 /// Page buffers kept for reuse by the next statement's images.
@@ -108,6 +111,7 @@ impl WriteTxn {
         writer: ArcMutexGuard<RawMutex, ()>,
         rw: ArcRwLockWriteGuard<RawRwLock, ()>,
         txid: TxnId,
+        intent: CommitIntent,
     ) -> WriteTxn {
         WriteTxn {
             reads_from: Lsn(engine.inner.last_commit.load(Ordering::Acquire)),
@@ -121,6 +125,7 @@ impl WriteTxn {
             finished: false,
             _rw: Some(rw),
             _writer: Some(writer),
+            intent: Some(intent),
         }
     }
 
@@ -206,7 +211,11 @@ impl WriteTxn {
             self.finish();
             return Ok(PendingCommit { engine: self.engine.clone(), lsn: None, reads_from });
         }
-        match self.log_changes(&undo) {
+        let logged = self.log_changes(&undo);
+        // The COMMIT is in the log (or never will be): a leader need not
+        // wait for this transaction any longer.
+        self.intent.take();
+        match logged {
             Ok(commit_lsn) => {
                 let pool = self.engine.pool();
                 for id in undo.keys() {
@@ -375,6 +384,7 @@ impl WriteTxn {
         self.finished = true;
         self._rw.take();
         self._writer.take();
+        self.intent.take();
     }
 }
 

@@ -8,6 +8,7 @@
 //!   on `SimVfs`, its model, the runner that survives injected faults, and
 //!   the restart oracle);
 //! - [`sqlite`]: SQLite beside waldb for the differential suites;
+//! - [`slow_sync`]: a file system whose syncs take a fixed time (group commit);
 //! - here: a data file and buffer pool on any VFS, and proptest's case count
 //!   from the environment.
 //!
@@ -48,5 +49,6 @@ pub fn cases(default: u32) -> u32 {
 pub mod rng;
 pub mod scale;
 pub mod sim;
+pub mod slow_sync;
 pub mod sql_sim;
 pub mod sqlite;
