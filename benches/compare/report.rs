@@ -126,6 +126,7 @@ pub(super) fn thousands(x: f64) -> String {
 pub(super) fn fmt_num(x: f64, unit: &str) -> String {
     match unit {
         "ms" | "s" | "MiB" => format!("{x:.2} {unit}"),
+        "fsyncs" => format!("{x:.1} {unit}"),
         "×" => format!("{x:.1}"),
         _ => format!("{} {unit}", thousands(x)),
     }
