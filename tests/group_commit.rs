@@ -27,7 +27,7 @@ use std::time::Duration;
 use common::slow_sync::SlowSync;
 use waldb::ids::DbId;
 use waldb::io::{SimVfs, Vfs};
-use waldb::wal::{Durability, RecordType, Wal, WalOptions};
+use waldb::wal::{RecordType, Wal, WalOptions};
 use waldb::{Database, Options, TxnId};
 
 fn slow_sim(delay_ms: u64) -> Arc<dyn Vfs> {
