@@ -35,7 +35,8 @@
 //! - [`parse`]: SQL text to [`ast`], rejecting what waldb does not support.
 //! - [`catalog`]: tables, indexes and views, stored in the schema table.
 //! - [`prepare`] and [`plan`]: statements to plans.
-//! - [`exec`] (queries), [`dml`] (INSERT/UPDATE/DELETE), [`ddl`]
+//! - [`exec`] (queries), [`dml`] (INSERT/UPDATE/DELETE), [`upsert`]
+//!   (`INSERT … ON CONFLICT … DO …`), [`ddl`]
 //!   (CREATE/DROP), [`alter`] (ALTER TABLE): running plans.
 //! - [`pragma`]: PRAGMA introspection and settings; [`sequence`]:
 //!   AUTOINCREMENT's `sqlite_sequence`.
@@ -73,3 +74,4 @@ pub mod record;
 pub mod sequence;
 pub mod table;
 pub mod types;
+pub mod upsert;
