@@ -589,11 +589,18 @@ fn upsert_do_update_reads_excluded() {
 #[test]
 fn upsert_do_update_where_limits_the_update() {
     let p = upsert_pair();
-    upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('a', 5), ('b', 25) ON CONFLICT (k) DO UPDATE SET v = excluded.v WHERE excluded.v > v");
+    upsert_effect(
+        &p,
+        "INSERT INTO u(k, v) VALUES ('a', 5), ('b', 25) ON CONFLICT (k) DO UPDATE SET v = excluded.v WHERE excluded.v > v",
+    );
     upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('c', 5) ON CONFLICT (k) DO UPDATE SET v = 0 WHERE NULL");
-    upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('c', 5) ON CONFLICT (k) DO UPDATE SET v = 0 WHERE u.k = 'c' AND excluded.v = 5");
+    upsert_effect(
+        &p,
+        "INSERT INTO u(k, v) VALUES ('c', 5) ON CONFLICT (k) DO UPDATE SET v = 0 WHERE u.k = 'c' AND excluded.v = 5",
+    );
     // The target's WHERE (a partial index's, in SQLite) is accepted.
-    let rows = upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('a', 1) ON CONFLICT (k) WHERE v > 0 DO UPDATE SET v = -1");
+    let rows =
+        upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('a', 1) ON CONFLICT (k) WHERE v > 0 DO UPDATE SET v = -1");
     assert_eq!(rows, vec![row(1, "a", -1), row(2, "b", 25), row(3, "c", 0)]);
 }
 
@@ -615,8 +622,10 @@ fn upsert_clauses_apply_in_order() {
     );
     assert_eq!(rows, vec![row(1, "a", 11), row(2, "b", 120), row(3, "c", -31), row(4, "d", 4)]);
     // With RETURNING after the clauses, and in a batch of statements.
-    p.same("INSERT INTO u VALUES (2, 'd', 0) ON CONFLICT (id) DO NOTHING ON CONFLICT (k) DO UPDATE SET v = 7 RETURNING *")
-        .unwrap();
+    p.same(
+        "INSERT INTO u VALUES (2, 'd', 0) ON CONFLICT (id) DO NOTHING ON CONFLICT (k) DO UPDATE SET v = 7 RETURNING *",
+    )
+    .unwrap();
     p.w.execute_batch(
         "INSERT INTO u VALUES (5, 'a', 0) ON CONFLICT (k) DO NOTHING ON CONFLICT DO NOTHING; \
          INSERT INTO u VALUES (6, 'f', 6) ON CONFLICT (id) DO NOTHING ON CONFLICT (k) DO NOTHING",
@@ -638,7 +647,10 @@ fn upsert_composite_target_in_any_order() {
     p.exec("CREATE TABLE c(x INTEGER, y TEXT, v INTEGER, UNIQUE(x, y))");
     p.exec("INSERT INTO c VALUES (1, 'p', 0), (1, 'q', 0), (2, 'p', 0)");
     let check = "SELECT x, y, v FROM c ORDER BY x, y";
-    p.same_effect("INSERT INTO c VALUES (1, 'q', 5), (2, 'q', 6) ON CONFLICT (y, x) DO UPDATE SET v = excluded.v", check);
+    p.same_effect(
+        "INSERT INTO c VALUES (1, 'q', 5), (2, 'q', 6) ON CONFLICT (y, x) DO UPDATE SET v = excluded.v",
+        check,
+    );
     p.same_effect("INSERT INTO c VALUES (1, 'p', 7) ON CONFLICT (x, y) DO UPDATE SET v = v + 100", check);
     // NULLs never conflict.
     p.same_effect("INSERT INTO c VALUES (NULL, 'p', 8), (NULL, 'p', 9) ON CONFLICT (x, y) DO NOTHING", check);
@@ -702,7 +714,8 @@ fn upsert_update_that_violates_uniqueness_fails() {
     let p = upsert_pair();
     // The update gives row 1 the k of row 2: ABORT, the whole statement
     // undone (the row inserted before it too).
-    let rows = upsert_effect(&p, "INSERT INTO u VALUES (7, 'g', 7), (1, 'x', 0) ON CONFLICT (id) DO UPDATE SET k = 'b'");
+    let rows =
+        upsert_effect(&p, "INSERT INTO u VALUES (7, 'g', 7), (1, 'x', 0) ON CONFLICT (id) DO UPDATE SET k = 'b'");
     assert_eq!(rows.len(), 3);
     // Inside a transaction the statement is undone, the transaction stays.
     p.exec("BEGIN");

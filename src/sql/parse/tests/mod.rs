@@ -356,6 +356,21 @@ fn insert_forms() {
         }]
     );
     assert_not_supported("INSERT INTO t VALUES (1) ON CONFLICT ON CONSTRAINT k DO NOTHING", "ON CONSTRAINT");
+    // Several clauses, kept in order (sqlparser reads one: the others are
+    // cut out and parsed apart), then RETURNING; in a batch, each INSERT
+    // gets its own.
+    let statements = all("INSERT INTO t VALUES (1) ON CONFLICT (a) DO NOTHING ON CONFLICT (b) DO UPDATE SET c = 1 \
+         ON CONFLICT DO NOTHING RETURNING a; ; SELECT 1; INSERT INTO t SELECT 2 WHERE true ON CONFLICT (c) \
+         DO NOTHING ON CONFLICT DO UPDATE SET a = (SELECT 1)");
+    assert_eq!(statements.len(), 3);
+    let targets = |s: &Statement| match s {
+        Statement::Insert { upsert, returning, .. } => {
+            (upsert.iter().map(|u| u.target.clone()).collect::<Vec<_>>(), returning.len())
+        }
+        other => panic!("not an INSERT: {other:?}"),
+    };
+    assert_eq!(targets(&statements[0]), (vec![Some(vec!["a".into()]), Some(vec!["b".into()]), None], 1));
+    assert_eq!(targets(&statements[2]).0, vec![Some(vec!["c".into()]), None]);
     assert_eq!(
         one("INSERT INTO t VALUES (1) RETURNING a, *"),
         Statement::Insert {
