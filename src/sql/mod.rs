@@ -28,7 +28,9 @@
 //!    statement's write transaction commits (see the crate doc's life of a
 //!    commit) and `execute` returns the number of changed rows once the
 //!    commit is durable; a failed statement rolls back only its own changes
-//!    (statement undo) and leaves an explicit transaction open.
+//!    (statement undo) and leaves an explicit transaction open — unless it
+//!    is an `INSERT OR FAIL` (its changes before the violation stay) or an
+//!    `INSERT OR ROLLBACK` (the transaction is rolled back).
 //!
 //! # Files
 //!
