@@ -764,16 +764,22 @@ fn upsert_statement(rng: &mut Rng) -> String {
 
 #[test]
 fn generated_upserts_match_sqlite() {
+    let (mut ok, mut failed, mut returned) = (0, 0, 0);
     for seed in 0..cases() {
         let mut rng = Rng(seed.wrapping_mul(0x5851_F42D) + 7);
         let p = Pair::new();
         p.exec("CREATE TABLE g(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, v INTEGER)");
         for _ in 0..STATEMENTS {
             let sql = upsert_statement(&mut rng);
-            p.same(&sql);
+            match p.same(&sql) {
+                Ok(rows) => (ok, returned) = (ok + 1, returned + rows.len()),
+                Err(_) => failed += 1,
+            }
             p.same("SELECT id, k, v FROM g ORDER BY id").unwrap();
         }
     }
+    // The generator reaches both outcomes, and RETURNING rows.
+    assert!(ok > 0 && failed > 0 && returned > 0, "ok {ok}, failed {failed}, returned {returned}");
 }
 
 // --- INSERT OR FAIL / OR ROLLBACK -------------------------------------------
