@@ -749,7 +749,8 @@ fn upsert_statement(rng: &mut Rng) -> String {
             format!("({id}, {k}, {})", rng.below(50))
         })
         .collect();
-    let target = ["", "(id) ", "(k) "][rng.index(3)];
+    let target = ["", "(id) ", "(k) ", "(k) DO NOTHING ON CONFLICT (id) ", "(id) DO UPDATE SET v = 0 ON CONFLICT "]
+        [rng.index(5)];
     let action = match rng.below(5) {
         0 => "DO NOTHING".to_string(),
         1 => "DO UPDATE SET v = excluded.v".to_string(),
@@ -757,7 +758,7 @@ fn upsert_statement(rng: &mut Rng) -> String {
         3 => format!("DO UPDATE SET k = {}", rng.below(8)),
         _ => "DO UPDATE SET v = -v, id = id + 10 WHERE id < 5".to_string(),
     };
-    let or = ["", "", "OR IGNORE ", "OR REPLACE "][rng.index(4)];
+    let or = ["", "", "OR IGNORE ", "OR REPLACE ", "OR FAIL "][rng.index(5)];
     let ret = if rng.below(2) == 0 { " RETURNING id, k, v" } else { "" };
     format!("INSERT {or}INTO g VALUES {} ON CONFLICT {target}{action}{ret}", rows.join(", "))
 }
@@ -795,6 +796,14 @@ fn insert_or_fail_keeps_the_rows_before_the_failing_one() {
     p.exec("BEGIN");
     upsert_effect(&p, "INSERT OR FAIL INTO u VALUES (7, 'g', 7), (8, 'a', 8)");
     upsert_effect(&p, "INSERT OR FAIL INTO u(k, v) VALUES ('h', 1), ('i', NULL), ('h', 2)");
+    // An upsert's DO UPDATE that violates uniqueness aborts (undoes the
+    // statement) even under OR FAIL.
+    let before = p.same(U_ROWS).unwrap();
+    let after = upsert_effect(
+        &p,
+        "INSERT OR FAIL INTO u VALUES (9, 'j', 9), (1, 'x', 0) ON CONFLICT (id) DO UPDATE SET k = 'b'",
+    );
+    assert_eq!(before, after);
     p.exec("COMMIT");
     let rows = p.same(U_ROWS).unwrap();
     assert_eq!(rows.len(), 8, "{rows:?}");

@@ -722,15 +722,14 @@ impl Database {
             let r = self.shared.engine.begin_read()?;
             let cat = self.catalog_for(&r)?;
             let p = c.plan_for(&cat)?;
-            return execute(&r, self.shared.engine.vfs().as_ref(), &p, &cat, &params);
+            return execute(&r, self.shared.engine.vfs().as_ref(), &p, &cat, &params, &mut OnConflict::Abort);
         }
         let w = self.shared.engine.begin_write()?;
         let mut violation = OnConflict::Abort;
         let mut run = || -> Result<_> {
             let cat = self.catalog_for(&w)?;
             let p = c.plan_for(&cat)?;
-            violation = p.on_violation();
-            let out = execute(&w, self.shared.engine.vfs().as_ref(), &p, &cat, &params)?;
+            let out = execute(&w, self.shared.engine.vfs().as_ref(), &p, &cat, &params, &mut violation)?;
             let new_catalog =
                 if out.schema_changed { Some((ddl::schema_cookie(&w)?, Arc::new(Catalog::load(&w)?))) } else { None };
             Ok((out, new_catalog))
@@ -777,12 +776,11 @@ impl Database {
             None => self.catalog_for(&t.w)?,
         };
         let p = c.plan_for(&cat)?;
-        *violation = p.on_violation();
         let savepoint = p.needs_savepoint();
         if savepoint {
             t.w.begin_statement();
         }
-        let out = match execute(&t.w, self.shared.engine.vfs().as_ref(), &p, &cat, params) {
+        let out = match execute(&t.w, self.shared.engine.vfs().as_ref(), &p, &cat, params, violation) {
             Ok(out) => out,
             Err(e) => {
                 if *violation == OnConflict::Fail && matches!(e, Error::Constraint { .. }) {
@@ -819,7 +817,17 @@ fn raised_before_writing(e: &Error) -> bool {
 }
 
 /// Run a planned statement against the pages of `s`.
-fn execute<S: PageStore>(s: &S, vfs: &dyn Vfs, p: &Prepared, cat: &Catalog, params: &[Value]) -> Result<Outcome> {
+/// `violation` is set to how a constraint violation it fails on resolves
+/// ([`Prepared::on_violation`], or `Abort` for an upsert's failed update).
+fn execute<S: PageStore>(
+    s: &S,
+    vfs: &dyn Vfs,
+    p: &Prepared,
+    cat: &Catalog,
+    params: &[Value],
+    violation: &mut OnConflict,
+) -> Result<Outcome> {
+    *violation = p.on_violation();
     if params.len() != p.params {
         return Err(Error::InvalidInput(format!(
             "the statement takes {} parameter{}, {} given",
@@ -837,7 +845,7 @@ fn execute<S: PageStore>(s: &S, vfs: &dyn Vfs, p: &Prepared, cat: &Catalog, para
         }
         Action::Insert(plan) => {
             out.columns = p.columns.clone();
-            out.changes = dml::insert(plan, &mut cx, &mut out.rows)?;
+            out.changes = dml::insert(plan, &mut cx, &mut out.rows, violation)?;
         }
         Action::Update(plan) => {
             out.columns = p.columns.clone();

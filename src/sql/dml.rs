@@ -117,14 +117,21 @@ pub(super) fn returned<S: PageStore>(
 }
 
 /// Run an INSERT; returns the rows inserted, and adds the rows of its
-/// `RETURNING` to `out`.
-pub fn insert<S: PageStore>(plan: &InsertPlan, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<usize> {
+/// `RETURNING` to `out`. `violation` starts as the statement's conflict
+/// resolution; an upsert's `DO UPDATE` that fails sets it to `Abort` (SQLite
+/// runs that update under ABORT whatever the INSERT's `OR …`).
+pub fn insert<S: PageStore>(
+    plan: &InsertPlan,
+    cx: &mut Ctx<'_, S>,
+    out: &mut Vec<Row>,
+    violation: &mut OnConflict,
+) -> Result<usize> {
     let mut n = 0;
     match &plan.rows {
         InsertRows::Values(rows) => {
             for r in rows {
                 let vals = r.iter().map(|e| eval(e, &[], cx)).collect::<Result<Vec<_>>>()?;
-                n += usize::from(insert_one(plan, vals, cx, out)?);
+                n += usize::from(insert_one(plan, vals, cx, out, violation)?);
             }
         }
         InsertRows::Query(q) => {
@@ -132,14 +139,20 @@ pub fn insert<S: PageStore>(plan: &InsertPlan, cx: &mut Ctx<'_, S>, out: &mut Ve
             // same table would see the new rows.
             let rows = collect(&q.root, cx)?;
             for r in rows {
-                n += usize::from(insert_one(plan, r, cx, out)?);
+                n += usize::from(insert_one(plan, r, cx, out, violation)?);
             }
         }
     }
     Ok(n)
 }
 
-fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<bool> {
+fn insert_one<S: PageStore>(
+    plan: &InsertPlan,
+    vals: Row,
+    cx: &mut Ctx<'_, S>,
+    out: &mut Vec<Row>,
+    violation: &mut OnConflict,
+) -> Result<bool> {
     let t = &*plan.table;
     let s = cx.store;
     let mut row: Row = vec![Value::Null; t.columns.len()];
@@ -196,7 +209,7 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>, o
         for (v, c) in row.iter_mut().zip(&t.columns) {
             *v = conform(t, c, std::mem::take(v))?;
         }
-        if let Some(changed) = upsert::resolve(plan, &row, rowid, explicit.is_some(), cx, out)? {
+        if let Some(changed) = upsert::resolve(plan, &row, rowid, explicit.is_some(), cx, out, violation)? {
             return Ok(changed);
         }
     }

@@ -14,7 +14,8 @@
 //!   finds one skips the row (`DO NOTHING`, or a `DO UPDATE` whose `WHERE`
 //!   is not true) or updates the conflicting row. The update is checked
 //!   like an `UPDATE` (NOT NULL, types, CHECK, uniqueness), and a violation
-//!   fails the statement (ABORT). A row no clause claims is inserted as
+//!   fails the statement (ABORT, even under `INSERT OR FAIL` or `OR
+//!   ROLLBACK`, as in SQLite). A row no clause claims is inserted as
 //!   usual, so a conflict on a constraint no clause names follows the
 //!   statement's own conflict resolution.
 
@@ -24,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::value::Value;
 use crate::storage::PageStore;
 
-use super::ast::Upsert;
+use super::ast::{OnConflict, Upsert};
 use super::catalog::{Index, Table};
 use super::dml::{self, returned};
 use super::exec::{Ctx, Row, eval};
@@ -157,7 +158,8 @@ fn conflict<S: PageStore>(
 /// Apply the upsert clauses to a row about to be inserted (its values
 /// converted for storage, `rowid` the one it would get, `explicit` when
 /// the INSERT named it). `None`: no clause claimed the row, insert it;
-/// `Some(changed)`: a clause did, and changed a row or not.
+/// `Some(changed)`: a clause did, and changed a row or not. A failed
+/// `DO UPDATE` sets `violation` to `Abort` (module doc).
 pub fn resolve<S: PageStore>(
     plan: &InsertPlan,
     row: &[Value],
@@ -165,6 +167,7 @@ pub fn resolve<S: PageStore>(
     explicit: bool,
     cx: &mut Ctx<'_, S>,
     out: &mut Vec<Row>,
+    violation: &mut OnConflict,
 ) -> Result<Option<bool>> {
     let s = cx.store;
     for clause in &plan.upsert {
@@ -174,7 +177,13 @@ pub fn resolve<S: PageStore>(
         if clause.sets.is_empty() {
             return Ok(Some(false));
         }
-        return update(plan, clause, row, rowid, other, cx, out).map(Some);
+        return match update(plan, clause, row, rowid, other, cx, out) {
+            Ok(changed) => Ok(Some(changed)),
+            Err(e) => {
+                *violation = OnConflict::Abort;
+                Err(e)
+            }
+        };
     }
     Ok(None)
 }
