@@ -13,6 +13,12 @@
 //! and leave the same table. Targeted tests pin the edge cases: the
 //! recursion limit, SQLite's rules on recursive references.
 //!
+//! Also `RETURNING`, upserts (`INSERT … ON CONFLICT … DO NOTHING | DO
+//! UPDATE`: targeted tests per rule of SQLite's, and a generator of
+//! multi-row upserts on small keys, with several clauses, `OR …` and
+//! `RETURNING`), and the two conflict resolutions that keep or drop more
+//! than the failing statement: `INSERT OR FAIL` and `INSERT OR ROLLBACK`.
+//!
 //! Case counts follow `WALDB_SIM_SCALE` (see `tests/common/scale.rs`):
 //! [`cases`] seeds, each running [`STATEMENTS`] statements.
 

@@ -32,6 +32,8 @@
 //! * `x IS [NOT] TRUE|FALSE` become `CASE` expressions with the same result.
 //! * Compound selects (`UNION`, `EXCEPT`, `INTERSECT`) associate left to right
 //!   with equal precedence, as in SQLite (sqlparser binds `INTERSECT` tighter).
+//! * An INSERT may have several `ON CONFLICT` clauses (sqlparser reads one):
+//!   the later ones are cut out of the tokens and parsed apart (`upsert`).
 //!
 //! # Depth limits and the stack
 //!
