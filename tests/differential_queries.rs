@@ -13,6 +13,12 @@
 //! and leave the same table. Targeted tests pin the edge cases: the
 //! recursion limit, SQLite's rules on recursive references.
 //!
+//! Also `RETURNING`, upserts (`INSERT … ON CONFLICT … DO NOTHING | DO
+//! UPDATE`: targeted tests per rule of SQLite's, and a generator of
+//! multi-row upserts on small keys, with several clauses, `OR …` and
+//! `RETURNING`), and the two conflict resolutions that keep or drop more
+//! than the failing statement: `INSERT OR FAIL` and `INSERT OR ROLLBACK`.
+//!
 //! Case counts follow `WALDB_SIM_SCALE` (see `tests/common/scale.rs`):
 //! [`cases`] seeds, each running [`STATEMENTS`] statements.
 
@@ -526,4 +532,310 @@ fn returning_statement_that_fails_half_way_returns_and_changes_nothing() {
         db.query("SELECT id FROM r ORDER BY id", ()).unwrap().values(),
         vec![vec![Value::Integer(1)], vec![Value::Integer(2)], vec![Value::Integer(5)]]
     );
+}
+
+// --- Upserts (INSERT … ON CONFLICT) -----------------------------------------
+
+/// `u(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v INTEGER)` with three rows,
+/// on both engines.
+fn upsert_pair() -> Pair {
+    let p = Pair::new();
+    p.exec("CREATE TABLE u(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v INTEGER)");
+    p.exec("INSERT INTO u VALUES (1, 'a', 10), (2, 'b', 20), (3, 'c', 30)");
+    p
+}
+
+const U_ROWS: &str = "SELECT id, k, v FROM u ORDER BY id";
+
+/// `sql` succeeds on both with the same change count (or fails on both),
+/// and leaves `u` the same; returns `u`'s rows.
+fn upsert_effect(p: &Pair, sql: &str) -> Rows {
+    p.same_effect(sql, U_ROWS);
+    p.same(U_ROWS).unwrap_or_else(|e| panic!("{U_ROWS}: {e}"))
+}
+
+fn row(id: i64, k: &str, v: i64) -> Vec<Value> {
+    vec![Value::Integer(id), Value::Text(k.into()), Value::Integer(v)]
+}
+
+#[test]
+fn upsert_do_nothing_skips_conflicting_rows() {
+    let p = upsert_pair();
+    // Any conflict, a named UNIQUE column, the INTEGER PRIMARY KEY.
+    upsert_effect(&p, "INSERT INTO u VALUES (4, 'a', 1), (5, 'e', 50) ON CONFLICT DO NOTHING");
+    upsert_effect(&p, "INSERT INTO u VALUES (1, 'f', 1) ON CONFLICT DO NOTHING");
+    upsert_effect(&p, "INSERT INTO u VALUES (6, 'b', 1), (7, 'g', 70) ON CONFLICT (k) DO NOTHING");
+    upsert_effect(&p, "INSERT INTO u VALUES (2, 'h', 1) ON CONFLICT (id) DO NOTHING");
+    // A duplicate inside the statement: the second row meets the first.
+    let rows = upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('z', 1), ('z', 2) ON CONFLICT (k) DO NOTHING");
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(rows.contains(&row(5, "e", 50)) && rows.contains(&row(7, "g", 70)) && rows.contains(&row(8, "z", 1)));
+}
+
+#[test]
+fn upsert_do_update_reads_excluded() {
+    let p = upsert_pair();
+    upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('a', 5) ON CONFLICT (k) DO UPDATE SET v = v + excluded.v");
+    upsert_effect(&p, "INSERT INTO u VALUES (2, 'bb', 7) ON CONFLICT (id) DO UPDATE SET k = excluded.k, v = u.v * 2");
+    // Several rows, one new, two updates of the same row in one statement.
+    upsert_effect(
+        &p,
+        "INSERT INTO u(k, v) VALUES ('c', 1), ('d', 2), ('c', 3) ON CONFLICT (k) DO UPDATE SET v = v * 10 + excluded.v",
+    );
+    // The key itself changes; the rowid moves.
+    upsert_effect(&p, "INSERT INTO u VALUES (3, 'q', 0) ON CONFLICT (id) DO UPDATE SET id = 30, k = excluded.k || 'x'");
+    let rows = upsert_effect(&p, "INSERT INTO u VALUES (9, 'a', 9) ON CONFLICT DO UPDATE SET v = excluded.id");
+    assert_eq!(
+        rows,
+        vec![row(1, "a", 9), row(2, "bb", 40), row(4, "d", 2), row(30, "qx", 3013)],
+        "waldb's rows after the upserts"
+    );
+}
+
+#[test]
+fn upsert_do_update_where_limits_the_update() {
+    let p = upsert_pair();
+    upsert_effect(
+        &p,
+        "INSERT INTO u(k, v) VALUES ('a', 5), ('b', 25) ON CONFLICT (k) DO UPDATE SET v = excluded.v WHERE excluded.v > v",
+    );
+    upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('c', 5) ON CONFLICT (k) DO UPDATE SET v = 0 WHERE NULL");
+    upsert_effect(
+        &p,
+        "INSERT INTO u(k, v) VALUES ('c', 5) ON CONFLICT (k) DO UPDATE SET v = 0 WHERE u.k = 'c' AND excluded.v = 5",
+    );
+    // The target's WHERE (a partial index's, in SQLite) is accepted.
+    let rows =
+        upsert_effect(&p, "INSERT INTO u(k, v) VALUES ('a', 1) ON CONFLICT (k) WHERE v > 0 DO UPDATE SET v = -1");
+    assert_eq!(rows, vec![row(1, "a", -1), row(2, "b", 25), row(3, "c", 0)]);
+}
+
+#[test]
+fn upsert_clauses_apply_in_order() {
+    let p = upsert_pair();
+    let sql = |values: &str| {
+        format!(
+            "INSERT INTO u VALUES {values} ON CONFLICT (id) DO UPDATE SET v = v + 1 \
+             ON CONFLICT (k) DO UPDATE SET v = v + 100 ON CONFLICT DO NOTHING"
+        )
+    };
+    // id conflicts (first clause); k conflicts (second); both (first wins).
+    upsert_effect(&p, &sql("(1, 'x', 0), (9, 'b', 0), (3, 'a', 0), (4, 'd', 4)"));
+    // The other order of targets: k's clause wins a row that conflicts on both.
+    let rows = upsert_effect(
+        &p,
+        "INSERT INTO u VALUES (1, 'c', 0) ON CONFLICT (k) DO UPDATE SET v = -v ON CONFLICT (id) DO UPDATE SET v = 0",
+    );
+    assert_eq!(rows, vec![row(1, "a", 11), row(2, "b", 120), row(3, "c", -31), row(4, "d", 4)]);
+    // With RETURNING after the clauses, and in a batch of statements.
+    p.same(
+        "INSERT INTO u VALUES (2, 'd', 0) ON CONFLICT (id) DO NOTHING ON CONFLICT (k) DO UPDATE SET v = 7 RETURNING *",
+    )
+    .unwrap();
+    p.w.execute_batch(
+        "INSERT INTO u VALUES (5, 'a', 0) ON CONFLICT (k) DO NOTHING ON CONFLICT DO NOTHING; \
+         INSERT INTO u VALUES (6, 'f', 6) ON CONFLICT (id) DO NOTHING ON CONFLICT (k) DO NOTHING",
+    )
+    .unwrap();
+    p.s.execute_batch(
+        "INSERT INTO u VALUES (5, 'a', 0) ON CONFLICT (k) DO NOTHING ON CONFLICT DO NOTHING; \
+         INSERT INTO u VALUES (6, 'f', 6) ON CONFLICT (id) DO NOTHING ON CONFLICT (k) DO NOTHING",
+    )
+    .unwrap();
+    assert_eq!(p.same(U_ROWS).unwrap().len(), 5);
+    // Only the last clause may omit the target.
+    upsert_effect(&p, "INSERT INTO u VALUES (1, 'a', 0) ON CONFLICT DO NOTHING ON CONFLICT (id) DO NOTHING");
+}
+
+#[test]
+fn upsert_composite_target_in_any_order() {
+    let p = Pair::new();
+    p.exec("CREATE TABLE c(x INTEGER, y TEXT, v INTEGER, UNIQUE(x, y))");
+    p.exec("INSERT INTO c VALUES (1, 'p', 0), (1, 'q', 0), (2, 'p', 0)");
+    let check = "SELECT x, y, v FROM c ORDER BY x, y";
+    p.same_effect(
+        "INSERT INTO c VALUES (1, 'q', 5), (2, 'q', 6) ON CONFLICT (y, x) DO UPDATE SET v = excluded.v",
+        check,
+    );
+    p.same_effect("INSERT INTO c VALUES (1, 'p', 7) ON CONFLICT (x, y) DO UPDATE SET v = v + 100", check);
+    // NULLs never conflict.
+    p.same_effect("INSERT INTO c VALUES (NULL, 'p', 8), (NULL, 'p', 9) ON CONFLICT (x, y) DO NOTHING", check);
+    // A subset of the columns is no target.
+    p.same_effect("INSERT INTO c VALUES (1, 'p', 1) ON CONFLICT (x) DO NOTHING", check);
+    let rows = p.same(check).unwrap();
+    assert_eq!(rows.len(), 6);
+    // NULLs sort first.
+    assert_eq!(rows[2], vec![Value::Integer(1), Value::Text("p".into()), Value::Integer(100)]);
+}
+
+#[test]
+fn upsert_returning_reports_inserted_and_updated_rows() {
+    let p = upsert_pair();
+    let sql = "INSERT INTO u(k, v) VALUES ('a', 1), ('n', 2), ('b', 3) \
+               ON CONFLICT (k) DO UPDATE SET v = excluded.v + 100 WHERE k = 'a' RETURNING id, k, v";
+    let rows = p.same(sql).unwrap();
+    // 'b' hit the WHERE: neither inserted nor updated, not returned.
+    assert_eq!(rows, vec![row(1, "a", 101), row(4, "n", 2)]);
+    let rows = p.same("INSERT INTO u VALUES (2, 'x', 0) ON CONFLICT DO NOTHING RETURNING *").unwrap();
+    assert!(rows.is_empty());
+    p.same(U_ROWS).unwrap();
+}
+
+#[test]
+fn upsert_conflict_on_another_constraint_follows_the_statement() {
+    let p = upsert_pair();
+    // The target is k; the row conflicts on id only: ABORT, nothing stays.
+    let rows = upsert_effect(&p, "INSERT INTO u VALUES (4, 'd', 1), (1, 'z', 1) ON CONFLICT (k) DO NOTHING");
+    assert_eq!(rows.len(), 3);
+    assert!(p.w.execute("INSERT INTO u VALUES (1, 'z', 1) ON CONFLICT (k) DO NOTHING", ()).is_err());
+    // With OR IGNORE / OR REPLACE, that conflict resolves their way.
+    upsert_effect(&p, "INSERT OR IGNORE INTO u VALUES (1, 'z', 1), (5, 'a', 5) ON CONFLICT (k) DO UPDATE SET v = 0");
+    let rows = upsert_effect(&p, "INSERT OR REPLACE INTO u VALUES (2, 'y', 2) ON CONFLICT (k) DO NOTHING");
+    assert_eq!(rows, vec![row(1, "a", 0), row(2, "y", 2), row(3, "c", 30)]);
+}
+
+#[test]
+fn upsert_target_must_match_a_unique_constraint() {
+    let p = upsert_pair();
+    for sql in [
+        "INSERT INTO u VALUES (4, 'd', 1) ON CONFLICT (v) DO NOTHING",
+        "INSERT INTO u VALUES (4, 'd', 1) ON CONFLICT (k, v) DO NOTHING",
+        "INSERT INTO u VALUES (4, 'd', 1) ON CONFLICT (id, k) DO NOTHING",
+    ] {
+        let e = p.w.execute(sql, ()).unwrap_err().to_string();
+        let s = p.s.execute(sql, []).unwrap_err().to_string();
+        let msg = "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint";
+        assert!(e.contains(msg) && s.contains(msg), "{sql}\n  waldb:  {e}\n  sqlite: {s}");
+    }
+    // Unknown names fail on both.
+    upsert_effect(&p, "INSERT INTO u VALUES (4, 'd', 1) ON CONFLICT (nope) DO NOTHING");
+    upsert_effect(&p, "INSERT INTO u VALUES (1, 'd', 1) ON CONFLICT (id) DO UPDATE SET nope = 1");
+    upsert_effect(&p, "INSERT INTO u VALUES (1, 'd', 1) ON CONFLICT (id) DO UPDATE SET v = excluded.nope");
+    upsert_effect(&p, "INSERT INTO u VALUES (1, 'd', 1) ON CONFLICT (id) DO UPDATE SET v = other.v");
+    assert_eq!(p.same(U_ROWS).unwrap().len(), 3);
+}
+
+#[test]
+fn upsert_update_that_violates_uniqueness_fails() {
+    let p = upsert_pair();
+    // The update gives row 1 the k of row 2: ABORT, the whole statement
+    // undone (the row inserted before it too).
+    let rows =
+        upsert_effect(&p, "INSERT INTO u VALUES (7, 'g', 7), (1, 'x', 0) ON CONFLICT (id) DO UPDATE SET k = 'b'");
+    assert_eq!(rows.len(), 3);
+    // Inside a transaction the statement is undone, the transaction stays.
+    p.exec("BEGIN");
+    p.exec("INSERT INTO u VALUES (8, 'h', 8)");
+    upsert_effect(&p, "INSERT INTO u(k) VALUES ('a') ON CONFLICT (k) DO UPDATE SET id = 2");
+    p.exec("COMMIT");
+    let rows = upsert_effect(&p, "INSERT INTO u(k) VALUES ('a') ON CONFLICT (k) DO UPDATE SET v = NULL, k = NULL");
+    assert_eq!(rows.len(), 4);
+}
+
+#[test]
+fn upsert_from_select() {
+    let p = upsert_pair();
+    p.exec("CREATE TABLE src(k TEXT, v INTEGER)");
+    p.exec("INSERT INTO src VALUES ('a', 1), ('z', 2), ('b', 3), ('z', 4)");
+    let rows = upsert_effect(
+        &p,
+        "INSERT INTO u(k, v) SELECT k, v FROM src WHERE true ORDER BY v ON CONFLICT (k) DO UPDATE SET v = u.v + excluded.v",
+    );
+    assert_eq!(rows, vec![row(1, "a", 11), row(2, "b", 23), row(3, "c", 30), row(4, "z", 6)]);
+}
+
+/// A random upsert on `g(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, v
+/// INTEGER)`: a few rows of small keys, so conflicts are common.
+fn upsert_statement(rng: &mut Rng) -> String {
+    let n = rng.between(1, 4);
+    let rows: Vec<String> = (0..n)
+        .map(|_| {
+            let id = if rng.below(3) == 0 { "NULL".to_string() } else { rng.between(1, 6).to_string() };
+            let k = if rng.below(8) == 0 { "NULL".to_string() } else { rng.below(6).to_string() };
+            format!("({id}, {k}, {})", rng.below(50))
+        })
+        .collect();
+    let target = ["", "(id) ", "(k) ", "(k) DO NOTHING ON CONFLICT (id) ", "(id) DO UPDATE SET v = 0 ON CONFLICT "]
+        [rng.index(5)];
+    let action = match rng.below(5) {
+        0 => "DO NOTHING".to_string(),
+        1 => "DO UPDATE SET v = excluded.v".to_string(),
+        2 => "DO UPDATE SET v = v + excluded.v WHERE excluded.v % 2 = 0".to_string(),
+        3 => format!("DO UPDATE SET k = {}", rng.below(8)),
+        _ => "DO UPDATE SET v = -v, id = id + 10 WHERE id < 5".to_string(),
+    };
+    let or = ["", "", "OR IGNORE ", "OR REPLACE ", "OR FAIL "][rng.index(5)];
+    let ret = if rng.below(2) == 0 { " RETURNING id, k, v" } else { "" };
+    format!("INSERT {or}INTO g VALUES {} ON CONFLICT {target}{action}{ret}", rows.join(", "))
+}
+
+#[test]
+fn generated_upserts_match_sqlite() {
+    let (mut ok, mut failed, mut returned) = (0, 0, 0);
+    for seed in 0..cases() {
+        let mut rng = Rng(seed.wrapping_mul(0x5851_F42D) + 7);
+        let p = Pair::new();
+        p.exec("CREATE TABLE g(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, v INTEGER)");
+        for _ in 0..STATEMENTS {
+            let sql = upsert_statement(&mut rng);
+            match p.same(&sql) {
+                Ok(rows) => (ok, returned) = (ok + 1, returned + rows.len()),
+                Err(_) => failed += 1,
+            }
+            p.same("SELECT id, k, v FROM g ORDER BY id").unwrap();
+        }
+    }
+    // The generator reaches both outcomes, and RETURNING rows.
+    assert!(ok > 0 && failed > 0 && returned > 0, "ok {ok}, failed {failed}, returned {returned}");
+}
+
+// --- INSERT OR FAIL / OR ROLLBACK -------------------------------------------
+
+#[test]
+fn insert_or_fail_keeps_the_rows_before_the_failing_one() {
+    let p = upsert_pair();
+    // Outside a transaction: rows 4 and 5 stay, row 1 fails, 6 is never
+    // reached.
+    let rows = upsert_effect(&p, "INSERT OR FAIL INTO u VALUES (4, 'd', 4), (5, 'e', 5), (1, 'x', 0), (6, 'f', 6)");
+    assert_eq!(rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), (1..=5).map(Value::Integer).collect::<Vec<_>>());
+    // Inside one: the same, and the transaction goes on.
+    p.exec("BEGIN");
+    upsert_effect(&p, "INSERT OR FAIL INTO u VALUES (7, 'g', 7), (8, 'a', 8)");
+    upsert_effect(&p, "INSERT OR FAIL INTO u(k, v) VALUES ('h', 1), ('i', NULL), ('h', 2)");
+    // An upsert's DO UPDATE that violates uniqueness aborts (undoes the
+    // statement) even under OR FAIL.
+    let before = p.same(U_ROWS).unwrap();
+    let after = upsert_effect(
+        &p,
+        "INSERT OR FAIL INTO u VALUES (9, 'j', 9), (1, 'x', 0) ON CONFLICT (id) DO UPDATE SET k = 'b'",
+    );
+    assert_eq!(before, after);
+    p.exec("COMMIT");
+    let rows = p.same(U_ROWS).unwrap();
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert_eq!(rows[5], row(7, "g", 7));
+}
+
+#[test]
+fn insert_or_rollback_rolls_back_the_transaction() {
+    let p = upsert_pair();
+    p.exec("BEGIN");
+    p.exec("INSERT INTO u VALUES (4, 'd', 4)");
+    let rows = upsert_effect(&p, "INSERT OR ROLLBACK INTO u VALUES (5, 'e', 5), (1, 'x', 0)");
+    // Row 4, inserted earlier in the transaction, is gone with it ...
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    // ... and so is the transaction: COMMIT fails on both.
+    let (w, s) = (p.w.execute("COMMIT", ()), p.s.execute("COMMIT", []));
+    assert!(w.is_err() && s.is_err(), "waldb: {w:?}, sqlite: {s:?}");
+    // Without a transaction it undoes just the statement (as ABORT).
+    let rows = upsert_effect(&p, "INSERT OR ROLLBACK INTO u VALUES (6, 'f', 6), (2, 'y', 0)");
+    assert_eq!(rows.len(), 3);
+    // A NOT NULL or CHECK violation counts too; a success changes nothing.
+    p.exec("CREATE TABLE n(a INTEGER NOT NULL, b INTEGER CHECK (b > 0))");
+    p.exec("BEGIN");
+    p.exec("INSERT INTO n VALUES (1, 1)");
+    p.same_effect("INSERT OR ROLLBACK INTO n VALUES (2, 2)", "SELECT * FROM n ORDER BY a");
+    p.same_effect("INSERT OR ROLLBACK INTO n VALUES (3, -3)", "SELECT * FROM n ORDER BY a");
+    assert!(p.w.execute("COMMIT", ()).is_err());
+    assert!(p.same("SELECT * FROM n").unwrap().is_empty());
 }

@@ -49,7 +49,7 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 use crate::ids::Lsn;
 use crate::io::{OsVfs, SimVfs, Vfs};
-use crate::sql::ast::Statement as Ast;
+use crate::sql::ast::{OnConflict, Statement as Ast};
 use crate::sql::catalog::{self, Catalog};
 use crate::sql::exec::{Ctx, collect};
 use crate::sql::pragma::{self, Pragma};
@@ -676,7 +676,8 @@ impl Database {
         }
         session.check_owner()?;
         if let Some(t) = session.txn.as_mut() {
-            let result = self.run_in_txn(t, c, &params);
+            let mut violation = OnConflict::Abort;
+            let result = self.run_in_txn(t, c, &params, &mut violation);
             // Rows, counts and errors may depend on commits the transaction
             // read before they were durable (module doc).
             let result = match t.w.make_reads_durable() {
@@ -685,6 +686,15 @@ impl Database {
             };
             return match result {
                 Ok(out) => Ok(out),
+                Err(e) if violation == OnConflict::Rollback && matches!(e, Error::Constraint { .. }) => {
+                    // `INSERT OR ROLLBACK`: the whole transaction goes.
+                    if let Some(t) = session.txn.take()
+                        && let Err(re) = t.w.rollback()
+                    {
+                        log::warn!("rolling back after {e} (OR ROLLBACK): {re}");
+                    }
+                    Err(e)
+                }
                 Err(e) => {
                     // A statement that cannot be undone on its own ends the
                     // transaction (rolled back when dropped): one whose
@@ -712,13 +722,14 @@ impl Database {
             let r = self.shared.engine.begin_read()?;
             let cat = self.catalog_for(&r)?;
             let p = c.plan_for(&cat)?;
-            return execute(&r, self.shared.engine.vfs().as_ref(), &p, &cat, &params);
+            return execute(&r, self.shared.engine.vfs().as_ref(), &p, &cat, &params, &mut OnConflict::Abort);
         }
         let w = self.shared.engine.begin_write()?;
+        let mut violation = OnConflict::Abort;
         let mut run = || -> Result<_> {
             let cat = self.catalog_for(&w)?;
             let p = c.plan_for(&cat)?;
-            let out = execute(&w, self.shared.engine.vfs().as_ref(), &p, &cat, &params)?;
+            let out = execute(&w, self.shared.engine.vfs().as_ref(), &p, &cat, &params, &mut violation)?;
             let new_catalog =
                 if out.schema_changed { Some((ddl::schema_cookie(&w)?, Arc::new(Catalog::load(&w)?))) } else { None };
             Ok((out, new_catalog))
@@ -729,6 +740,13 @@ impl Database {
                 // The error may have been decided on a commit that is not
                 // durable yet (a UNIQUE violation, say): not before it is.
                 w.make_reads_durable()?;
+                if violation == OnConflict::Fail && matches!(e, Error::Constraint { .. }) {
+                    // `INSERT OR FAIL` keeps the rows before the failing
+                    // one: the statement is its own transaction, so they
+                    // are committed.
+                    let lsn = w.commit()?;
+                    self.session.lock().last_commit = Some(lsn);
+                }
                 return Err(e);
             }
         };
@@ -743,7 +761,16 @@ impl Database {
 
     /// Run a statement inside the session's open transaction, as one
     /// atomic step (statement savepoint).
-    fn run_in_txn(&self, t: &mut OpenTxn, c: &mut Compiled, params: &[Value]) -> Result<Outcome> {
+    /// `violation` is set to how the statement resolves a constraint
+    /// violation ([`Prepared::on_violation`]); under `OR FAIL` the changes
+    /// made before one are kept here.
+    fn run_in_txn(
+        &self,
+        t: &mut OpenTxn,
+        c: &mut Compiled,
+        params: &[Value],
+        violation: &mut OnConflict,
+    ) -> Result<Outcome> {
         let cat = match &t.catalog {
             Some((_, cat)) => cat.clone(),
             None => self.catalog_for(&t.w)?,
@@ -753,7 +780,15 @@ impl Database {
         if savepoint {
             t.w.begin_statement();
         }
-        let out = execute(&t.w, self.shared.engine.vfs().as_ref(), &p, &cat, params)?;
+        let out = match execute(&t.w, self.shared.engine.vfs().as_ref(), &p, &cat, params, violation) {
+            Ok(out) => out,
+            Err(e) => {
+                if *violation == OnConflict::Fail && matches!(e, Error::Constraint { .. }) {
+                    t.w.end_statement();
+                }
+                return Err(e);
+            }
+        };
         if savepoint {
             t.w.end_statement();
         }
@@ -782,7 +817,17 @@ fn raised_before_writing(e: &Error) -> bool {
 }
 
 /// Run a planned statement against the pages of `s`.
-fn execute<S: PageStore>(s: &S, vfs: &dyn Vfs, p: &Prepared, cat: &Catalog, params: &[Value]) -> Result<Outcome> {
+/// `violation` is set to how a constraint violation it fails on resolves
+/// ([`Prepared::on_violation`], or `Abort` for an upsert's failed update).
+fn execute<S: PageStore>(
+    s: &S,
+    vfs: &dyn Vfs,
+    p: &Prepared,
+    cat: &Catalog,
+    params: &[Value],
+    violation: &mut OnConflict,
+) -> Result<Outcome> {
+    *violation = p.on_violation();
     if params.len() != p.params {
         return Err(Error::InvalidInput(format!(
             "the statement takes {} parameter{}, {} given",
@@ -800,7 +845,7 @@ fn execute<S: PageStore>(s: &S, vfs: &dyn Vfs, p: &Prepared, cat: &Catalog, para
         }
         Action::Insert(plan) => {
             out.columns = p.columns.clone();
-            out.changes = dml::insert(plan, &mut cx, &mut out.rows)?;
+            out.changes = dml::insert(plan, &mut cx, &mut out.rows, violation)?;
         }
         Action::Update(plan) => {
             out.columns = p.columns.clone();

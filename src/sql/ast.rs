@@ -69,8 +69,8 @@ pub enum Statement {
         /// `IF EXISTS` was given.
         if_exists: bool,
     },
-    /// `INSERT [OR REPLACE | OR IGNORE] INTO table [(columns)] VALUES … | SELECT …`,
-    /// and `REPLACE INTO …`.
+    /// `INSERT [OR …] INTO table [(columns)] VALUES … | SELECT … | DEFAULT VALUES
+    /// [ON CONFLICT …]…`, and `REPLACE INTO …`.
     Insert {
         /// Target table.
         table: String,
@@ -78,8 +78,10 @@ pub enum Statement {
         columns: Option<Vec<String>>,
         /// The rows.
         source: InsertSource,
-        /// What to do on a uniqueness conflict.
+        /// What to do on a constraint conflict no upsert clause handles.
         on_conflict: OnConflict,
+        /// The upsert clauses (`ON CONFLICT … DO …`), in order (empty: none).
+        upsert: Vec<Upsert>,
         /// `RETURNING …` (empty: none).
         returning: Vec<SelectItem>,
     },
@@ -239,6 +241,28 @@ pub enum OnConflict {
     Replace,
     /// `OR IGNORE`: skip the conflicting row.
     Ignore,
+    /// `OR FAIL`: fail the statement, keeping the changes of its earlier
+    /// rows.
+    Fail,
+    /// `OR ROLLBACK`: fail the statement and roll back the enclosing
+    /// transaction.
+    Rollback,
+}
+
+/// One upsert clause: `ON CONFLICT [(columns) [WHERE …]] DO NOTHING | DO
+/// UPDATE SET … [WHERE …]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upsert {
+    /// The conflict target's columns (`None`: any uniqueness conflict).
+    pub target: Option<Vec<String>>,
+    /// The target's `WHERE` (it selects a partial index in SQLite; waldb
+    /// has none, so it is resolved against the table and otherwise unused,
+    /// as SQLite ignores it for a full index).
+    pub target_filter: Option<Expr>,
+    /// `DO UPDATE SET col = expr, …` (empty: `DO NOTHING`).
+    pub assignments: Vec<(String, Expr)>,
+    /// `DO UPDATE … WHERE cond`.
+    pub filter: Option<Expr>,
 }
 
 /// A query: a set expression with ordering and limits.

@@ -25,6 +25,7 @@ use super::prepare::{DeletePlan, InsertPlan, InsertRows, Returning, UpdatePlan};
 use super::sequence;
 use super::table::{RowStore, index_add, index_delete, unique_conflict, unique_error};
 use super::types::{Affinity, apply_affinity, truth};
+use super::upsert;
 
 /// Convert `v` for storage in column `c` of `t`, or refuse it.
 pub fn conform(t: &Table, c: &Column, v: Value) -> Result<Value> {
@@ -98,7 +99,7 @@ fn remove_row<S: PageStore>(s: &S, t: &Table, indexes: &[std::sync::Arc<Index>],
 }
 
 /// Evaluate `returning` over a changed row (columns, then rowid) into `out`.
-fn returned<S: PageStore>(
+pub(super) fn returned<S: PageStore>(
     returning: &Returning,
     row: &[Value],
     rowid: i64,
@@ -116,14 +117,21 @@ fn returned<S: PageStore>(
 }
 
 /// Run an INSERT; returns the rows inserted, and adds the rows of its
-/// `RETURNING` to `out`.
-pub fn insert<S: PageStore>(plan: &InsertPlan, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<usize> {
+/// `RETURNING` to `out`. `violation` starts as the statement's conflict
+/// resolution; an upsert's `DO UPDATE` that fails sets it to `Abort` (SQLite
+/// runs that update under ABORT whatever the INSERT's `OR …`).
+pub fn insert<S: PageStore>(
+    plan: &InsertPlan,
+    cx: &mut Ctx<'_, S>,
+    out: &mut Vec<Row>,
+    violation: &mut OnConflict,
+) -> Result<usize> {
     let mut n = 0;
     match &plan.rows {
         InsertRows::Values(rows) => {
             for r in rows {
                 let vals = r.iter().map(|e| eval(e, &[], cx)).collect::<Result<Vec<_>>>()?;
-                n += usize::from(insert_one(plan, vals, cx, out)?);
+                n += usize::from(insert_one(plan, vals, cx, out, violation)?);
             }
         }
         InsertRows::Query(q) => {
@@ -131,14 +139,20 @@ pub fn insert<S: PageStore>(plan: &InsertPlan, cx: &mut Ctx<'_, S>, out: &mut Ve
             // same table would see the new rows.
             let rows = collect(&q.root, cx)?;
             for r in rows {
-                n += usize::from(insert_one(plan, r, cx, out)?);
+                n += usize::from(insert_one(plan, r, cx, out, violation)?);
             }
         }
     }
     Ok(n)
 }
 
-fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<bool> {
+fn insert_one<S: PageStore>(
+    plan: &InsertPlan,
+    vals: Row,
+    cx: &mut Ctx<'_, S>,
+    out: &mut Vec<Row>,
+    violation: &mut OnConflict,
+) -> Result<bool> {
     let t = &*plan.table;
     let s = cx.store;
     let mut row: Row = vec![Value::Null; t.columns.len()];
@@ -189,6 +203,16 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>, o
             Err(e)
         };
     }
+    // Upsert clauses see the row as it would be stored, and claim their
+    // conflicts before the statement's own resolution sees any.
+    if !plan.upsert.is_empty() {
+        for (v, c) in row.iter_mut().zip(&t.columns) {
+            *v = conform(t, c, std::mem::take(v))?;
+        }
+        if let Some(changed) = upsert::resolve(plan, &row, rowid, explicit.is_some(), cx, out, violation)? {
+            return Ok(changed);
+        }
+    }
     // Conflicts, all found before anything is written.
     let mut conflicts: Vec<i64> = Vec::new();
     // Under ABORT a duplicate rowid is found by the insert itself, which
@@ -196,7 +220,7 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>, o
     // indexes are checked before it, so nothing is half-written.
     if explicit.is_some() && plan.on_conflict != OnConflict::Abort && store.get(s, rowid)?.is_some() {
         match plan.on_conflict {
-            OnConflict::Abort => return Err(rowid_error(t)),
+            OnConflict::Abort | OnConflict::Fail | OnConflict::Rollback => return Err(rowid_error(t)),
             OnConflict::Ignore => return Ok(false),
             OnConflict::Replace => conflicts.push(rowid),
         }
@@ -207,7 +231,7 @@ fn insert_one<S: PageStore>(plan: &InsertPlan, vals: Row, cx: &mut Ctx<'_, S>, o
     for idx in plan.indexes.iter().filter(|i| i.unique) {
         if let Some(other) = unique_conflict(s, idx, &row, rowid)? {
             match plan.on_conflict {
-                OnConflict::Abort => return Err(unique_error(t, idx)),
+                OnConflict::Abort | OnConflict::Fail | OnConflict::Rollback => return Err(unique_error(t, idx)),
                 OnConflict::Ignore => return Ok(false),
                 OnConflict::Replace => conflicts.push(other),
             }
@@ -269,6 +293,7 @@ fn split_row(t: &Table, mut r: Row) -> Result<(i64, Row)> {
 pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>, out: &mut Vec<Row>) -> Result<usize> {
     let t = &*plan.table;
     let s = cx.store;
+    let set_columns: Vec<usize> = plan.sets.iter().map(|(c, _)| *c).collect();
     // Compute every new row first: the scan must not see its own changes.
     let mut changes: Vec<(i64, Row, i64, Row)> = Vec::new();
     {
@@ -280,57 +305,87 @@ pub fn update<S: PageStore>(plan: &UpdatePlan, cx: &mut Ctx<'_, S>, out: &mut Ve
                 new[*c] = eval(e, &r, cx)?;
             }
             let (rowid, old) = split_row(t, r)?;
-            not_null(t, &new)?;
-            for (c, _) in &plan.sets {
-                new[*c] = conform(t, &t.columns[*c], std::mem::take(&mut new[*c]))?;
-            }
-            let new_rowid = match t.rowid_alias {
-                Some(a) if plan.sets.iter().any(|(c, _)| *c == a) => match requested_rowid(t, &new)? {
-                    Some(r) => r,
-                    None => {
-                        return Err(Error::TypeMismatch(format!(
-                            "{}.{} is the rowid and cannot be NULL",
-                            t.name, t.columns[a].name
-                        )));
-                    }
-                },
-                _ => rowid,
-            };
-            check(&plan.checks, t, &new, new_rowid, cx)?;
+            let new_rowid = new_row(t, &plan.checks, &set_columns, rowid, &mut new, cx)?;
             changes.push((rowid, old, new_rowid, new));
         }
     }
-    let store = RowStore::new(t);
     for (rowid, old, new_rowid, new) in &changes {
-        let (rowid, new_rowid) = (*rowid, *new_rowid);
-        let moved = rowid != new_rowid;
-        if moved && store.get(s, new_rowid)?.is_some() {
-            return Err(rowid_error(t));
-        }
-        let touched: Vec<&std::sync::Arc<Index>> =
-            plan.indexes.iter().filter(|i| moved || i.columns.iter().any(|&c| old[c] != new[c])).collect();
-        for idx in touched.iter().filter(|i| i.unique) {
-            if let Some(other) = unique_conflict(s, idx, new, new_rowid)?
-                && other != rowid
-            {
-                return Err(unique_error(t, idx));
-            }
-        }
-        for idx in &touched {
-            index_delete(s, idx, old, rowid)?;
-        }
-        if moved {
-            store.delete_raw(s, rowid, old)?;
-            store.insert_raw(s, Some(new_rowid), new)?;
-        } else {
-            store.replace_raw(s, rowid, new)?;
-        }
-        for idx in &touched {
-            index_add(s, idx, new, new_rowid)?;
-        }
-        returned(&plan.returning, new, new_rowid, cx, out)?;
+        write_update(s, t, &plan.indexes, *rowid, old, *new_rowid, new)?;
+        returned(&plan.returning, new, *new_rowid, cx, out)?;
     }
     Ok(changes.len())
+}
+
+/// Check a changed row (row `rowid` of `t` with the columns `set`
+/// assigned): NOT NULL, the assigned columns' types, the rowid, CHECK.
+/// Returns its rowid, which changes when the INTEGER PRIMARY KEY is set.
+pub(super) fn new_row<S: PageStore>(
+    t: &Table,
+    checks: &[(String, CExpr)],
+    set: &[usize],
+    rowid: i64,
+    new: &mut Row,
+    cx: &mut Ctx<'_, S>,
+) -> Result<i64> {
+    not_null(t, new)?;
+    for &c in set {
+        new[c] = conform(t, &t.columns[c], std::mem::take(&mut new[c]))?;
+    }
+    let new_rowid = match t.rowid_alias {
+        Some(a) if set.contains(&a) => match requested_rowid(t, new)? {
+            Some(r) => r,
+            None => {
+                return Err(Error::TypeMismatch(format!(
+                    "{}.{} is the rowid and cannot be NULL",
+                    t.name, t.columns[a].name
+                )));
+            }
+        },
+        _ => rowid,
+    };
+    check(checks, t, new, new_rowid, cx)?;
+    Ok(new_rowid)
+}
+
+/// Replace row `rowid` (`old`) of `t` by `new` at `new_rowid`, with its
+/// index entries; a uniqueness conflict with another row is an error and
+/// is found before anything is written.
+pub(super) fn write_update<S: PageStore>(
+    s: &S,
+    t: &Table,
+    indexes: &[std::sync::Arc<Index>],
+    rowid: i64,
+    old: &[Value],
+    new_rowid: i64,
+    new: &[Value],
+) -> Result<()> {
+    let store = RowStore::new(t);
+    let moved = rowid != new_rowid;
+    if moved && store.get(s, new_rowid)?.is_some() {
+        return Err(rowid_error(t));
+    }
+    let touched: Vec<&std::sync::Arc<Index>> =
+        indexes.iter().filter(|i| moved || i.columns.iter().any(|&c| old[c] != new[c])).collect();
+    for idx in touched.iter().filter(|i| i.unique) {
+        if let Some(other) = unique_conflict(s, idx, new, new_rowid)?
+            && other != rowid
+        {
+            return Err(unique_error(t, idx));
+        }
+    }
+    for idx in &touched {
+        index_delete(s, idx, old, rowid)?;
+    }
+    if moved {
+        store.delete_raw(s, rowid, old)?;
+        store.insert_raw(s, Some(new_rowid), new)?;
+    } else {
+        store.replace_raw(s, rowid, new)?;
+    }
+    for idx in &touched {
+        index_add(s, idx, new, new_rowid)?;
+    }
+    Ok(())
 }
 
 /// Run a DELETE; returns the rows deleted, and adds the rows of its

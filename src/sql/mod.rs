@@ -28,14 +28,17 @@
 //!    statement's write transaction commits (see the crate doc's life of a
 //!    commit) and `execute` returns the number of changed rows once the
 //!    commit is durable; a failed statement rolls back only its own changes
-//!    (statement undo) and leaves an explicit transaction open.
+//!    (statement undo) and leaves an explicit transaction open — unless it
+//!    is an `INSERT OR FAIL` (its changes before the violation stay) or an
+//!    `INSERT OR ROLLBACK` (the transaction is rolled back).
 //!
 //! # Files
 //!
 //! - [`parse`]: SQL text to [`ast`], rejecting what waldb does not support.
 //! - [`catalog`]: tables, indexes and views, stored in the schema table.
 //! - [`prepare`] and [`plan`]: statements to plans.
-//! - [`exec`] (queries), [`dml`] (INSERT/UPDATE/DELETE), [`ddl`]
+//! - [`exec`] (queries), [`dml`] (INSERT/UPDATE/DELETE), [`upsert`]
+//!   (`INSERT … ON CONFLICT … DO …`), [`ddl`]
 //!   (CREATE/DROP), [`alter`] (ALTER TABLE): running plans.
 //! - [`pragma`]: PRAGMA introspection and settings; [`sequence`]:
 //!   AUTOINCREMENT's `sqlite_sequence`.
@@ -73,3 +76,4 @@ pub mod record;
 pub mod sequence;
 pub mod table;
 pub mod types;
+pub mod upsert;

@@ -17,6 +17,7 @@ use super::catalog::{Catalog, Index, Table, is_schema_table};
 use super::plan::{CExpr, Node, Planner, QueryPlan, Scope, SubPlan, prune_scan_columns};
 use super::pragma::Pragma;
 use super::sequence::SEQUENCE_TABLE;
+use super::upsert::{self, UpsertClause};
 
 /// Rows to insert.
 #[derive(Clone, Debug)]
@@ -65,7 +66,10 @@ pub struct InsertPlan {
     pub checks: Vec<(String, CExpr)>,
     /// `sqlite_sequence`, when the table is AUTOINCREMENT.
     pub sequence: Option<Arc<Table>>,
-    /// `RETURNING`, over each inserted row.
+    /// The upsert clauses (`ON CONFLICT … DO …`), in order.
+    pub upsert: Vec<UpsertClause>,
+    /// `RETURNING`, over each inserted row (and each row an upsert
+    /// updates).
     pub returning: Returning,
 }
 
@@ -138,6 +142,17 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// How a constraint violation resolves for the statement as a whole:
+    /// `Fail` keeps what the statement changed before it, `Rollback` ends
+    /// the enclosing transaction; anything else undoes the statement
+    /// (ABORT).
+    pub fn on_violation(&self) -> OnConflict {
+        match &self.action {
+            Action::Insert(i) => i.on_conflict,
+            _ => OnConflict::Abort,
+        }
+    }
+
     /// Whether running it may change the database.
     pub fn writes(&self) -> bool {
         matches!(self.action, Action::Insert(_) | Action::Update(_) | Action::Delete(_) | Action::Schema(_))
@@ -152,10 +167,10 @@ impl Prepared {
     /// as in SQLite (`src/api/database.rs`). A bulk load is one such
     /// statement per row and saves a page copy each.
     /// With `RETURNING`, whose expressions are evaluated after the write,
-    /// it always does.
+    /// or with upsert clauses, it always does.
     pub fn needs_savepoint(&self) -> bool {
-        !matches!(&self.action, Action::Insert(InsertPlan { rows: InsertRows::Values(rows), returning, .. })
-            if rows.len() == 1 && returning.exprs.is_empty())
+        !matches!(&self.action, Action::Insert(InsertPlan { rows: InsertRows::Values(rows), returning, upsert, .. })
+            if rows.len() == 1 && returning.exprs.is_empty() && upsert.is_empty())
     }
 }
 
@@ -192,8 +207,9 @@ fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Ac
             prune_scan_columns(&mut plan, !p.subs.is_empty());
             Action::Query(plan)
         }
-        Statement::Insert { table, columns, source, on_conflict, returning } => {
+        Statement::Insert { table, columns, source, on_conflict, upsert, returning } => {
             let mut plan = insert(catalog, p, table, columns.as_deref(), source, *on_conflict)?;
+            plan.upsert = upsert::plan(p, &plan.table, &plan.indexes, upsert)?;
             plan.returning = Returning::plan(p, &plan.table, returning)?;
             Action::Insert(plan)
         }
@@ -314,6 +330,7 @@ fn insert(
         on_conflict,
         checks,
         sequence,
+        upsert: Vec::new(),
         returning: Returning::default(),
     })
 }

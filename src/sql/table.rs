@@ -302,6 +302,18 @@ pub fn index_add<S: PageStore>(s: &S, idx: &Index, row: &[Value], rowid: i64) ->
 /// The rowid of another row holding the same unique key, if any (a key
 /// with a NULL never conflicts).
 pub fn unique_conflict<S: PageStore>(s: &S, idx: &Index, row: &[Value], rowid: i64) -> Result<Option<i64>> {
+    unique_conflict_except(s, idx, row, Some(rowid))
+}
+
+/// The row other than `except` (any row, when `None`) that holds `row`'s
+/// key in unique index `idx`, if any (an upsert's conflict may be with the
+/// row at the rowid the new row asks for).
+pub fn unique_conflict_except<S: PageStore>(
+    s: &S,
+    idx: &Index,
+    row: &[Value],
+    except: Option<i64>,
+) -> Result<Option<i64>> {
     let vals: Vec<&Value> = idx.columns.iter().map(|&c| row.get(c).unwrap_or(&Value::Null)).collect();
     if vals.iter().any(|v| matches!(v, Value::Null)) {
         return Ok(None);
@@ -312,7 +324,7 @@ pub fn unique_conflict<S: PageStore>(s: &S, idx: &Index, row: &[Value], rowid: i
     let mut c = BTree::open(idx.root).range(s, Bound::Included(&lo), Bound::Included(&hi), Direction::Forward)?;
     while let Some((k, _)) = c.next(s)? {
         match rowid_of(&k) {
-            Some(r) if r != rowid && k.len() == prefix.len() + 8 => return Ok(Some(r)),
+            Some(r) if Some(r) != except && k.len() == prefix.len() + 8 => return Ok(Some(r)),
             _ => {}
         }
     }

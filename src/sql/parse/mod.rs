@@ -32,6 +32,8 @@
 //! * `x IS [NOT] TRUE|FALSE` become `CASE` expressions with the same result.
 //! * Compound selects (`UNION`, `EXCEPT`, `INTERSECT`) associate left to right
 //!   with equal precedence, as in SQLite (sqlparser binds `INTERSECT` tighter).
+//! * An INSERT may have several `ON CONFLICT` clauses (sqlparser reads one):
+//!   the later ones are cut out of the tokens and parsed apart (`upsert`).
 //!
 //! # Depth limits and the stack
 //!
@@ -75,7 +77,7 @@ use crate::value::Value;
 
 use super::ast::{
     AlterOp, BinaryOp, Check, ColumnDef, Cte, Expr, FromItem, IndexColumn, InsertSource, JoinKind, OnConflict, OrderItem,
-    Query, Select, SelectItem, SetExpr, SetOp, Statement, TableConstraint, UnaryOp, With,
+    Query, Select, SelectItem, SetExpr, SetOp, Statement, TableConstraint, UnaryOp, Upsert, With,
 };
 
 mod expr;
@@ -85,6 +87,7 @@ mod statement;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod upsert;
 
 use names::*;
 use statement::*;
@@ -121,13 +124,27 @@ pub const MAX_PARAM_NUMBER: usize = 32766;
 ///
 /// Any thread's stack will do; see the module documentation.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    let statements = parse_sqlparser(sql)?;
+    let (statements, mut extra_upserts) = parse_sqlparser(sql)?;
     let mut conv = Converter { depth: 0 };
-    statements.into_iter().map(|s| conv.statement(s)).collect()
+    let mut out = statements.into_iter().map(|s| conv.statement(s)).collect::<Result<Vec<_>>>()?;
+    // The second and later upsert clauses of an INSERT, parsed apart
+    // (`upsert::split_upserts`).
+    for (i, on) in extra_upserts.drain(..) {
+        let clause = conv.upsert(on)?;
+        match out.get_mut(i) {
+            Some(Statement::Insert { upsert, .. }) if !upsert.is_empty() => upsert.push(clause),
+            _ => return Err(Error::Sql("ON CONFLICT outside an INSERT".into())),
+        }
+    }
+    Ok(out)
 }
 
+/// Upsert clauses parsed apart from their statement: (the statement's
+/// index, the clause).
+type ExtraUpserts = Vec<(usize, sp::OnInsert)>;
+
 /// Tokenize, rewrite the tokens, and run sqlparser.
-fn parse_sqlparser(sql: &str) -> Result<Vec<sp::Statement>> {
+fn parse_sqlparser(sql: &str) -> Result<(Vec<sp::Statement>, ExtraUpserts)> {
     // sqlparser is not ours: should it ever panic on some input, report an
     // error instead of taking the embedding application down with it.
     std::panic::catch_unwind(|| {
@@ -136,7 +153,8 @@ fn parse_sqlparser(sql: &str) -> Result<Vec<sp::Statement>> {
             Tokenizer::new(&dialect, sql).with_unescape(true).tokenize_with_location().map_err(tokenizer_error)?;
         let (tokens, nesting) = prepare_tokens(sql, tokens)?;
         let tokens = pragma_tokens(tokens);
-        Parser::new(&dialect)
+        let (tokens, extra) = upsert::split_upserts(tokens);
+        let statements = Parser::new(&dialect)
             .with_recursion_limit(RECURSION_LIMIT)
             .with_tokens_with_locations(tokens)
             .parse_statements()
@@ -144,7 +162,12 @@ fn parse_sqlparser(sql: &str) -> Result<Vec<sp::Statement>> {
                 // The recursion limit, hidden behind a retry (module doc).
                 ParserError::ParserError(_) if nesting > RECURSION_LIMIT / 2 => too_deep(RECURSION_LIMIT),
                 e => parser_error(sql, e),
-            })
+            })?;
+        let extra = extra
+            .into_iter()
+            .map(|(i, clause)| Ok((i, upsert::parse_extra_upsert(sql, clause)?)))
+            .collect::<Result<ExtraUpserts>>()?;
+        Ok((statements, extra))
     })
     .unwrap_or_else(|_| Err(Error::Sql("internal error: the SQL parser panicked on this statement".into())))
 }

@@ -435,7 +435,7 @@ impl Converter {
             return Ok(statement);
         };
         match statement {
-            Statement::Insert { table, columns, source, on_conflict, returning } => {
+            Statement::Insert { table, columns, source, on_conflict, upsert, returning } => {
                 let wrap = |body: SetExpr| {
                     Box::new(Query { with: Some(with), body, order_by: Vec::new(), limit: None, offset: None })
                 };
@@ -444,7 +444,7 @@ impl Converter {
                     InsertSource::Values(rows) => InsertSource::Query(wrap(SetExpr::Values(rows))),
                     InsertSource::DefaultValues => InsertSource::DefaultValues,
                 };
-                Ok(Statement::Insert { table, columns, source, on_conflict, returning })
+                Ok(Statement::Insert { table, columns, source, on_conflict, upsert, returning })
             }
             _ => Err(not_supported("WITH before UPDATE or DELETE")),
         }
@@ -481,9 +481,6 @@ impl Converter {
             multi_table_when_clauses,
             multi_table_else_clause,
         } = insert;
-        if on.is_some() {
-            return Err(not_supported("upserts (INSERT … ON CONFLICT)"));
-        }
         if output.is_some() {
             return Err(not_supported("OUTPUT"));
         }
@@ -508,7 +505,7 @@ impl Converter {
             || !multi_table_when_clauses.is_empty()
             || multi_table_else_clause.is_some()
         {
-            return Err(not_supported("INSERT options other than OR REPLACE / OR IGNORE"));
+            return Err(not_supported("INSERT options other than OR … and ON CONFLICT"));
         }
         if !into {
             return Err(not_supported("INSERT without INTO"));
@@ -518,7 +515,8 @@ impl Converter {
             None | Some(sp::SqliteOnConflict::Abort) => OnConflict::Abort,
             Some(sp::SqliteOnConflict::Replace) => OnConflict::Replace,
             Some(sp::SqliteOnConflict::Ignore) => OnConflict::Ignore,
-            Some(other) => return Err(not_supported(format!("INSERT {other}"))),
+            Some(sp::SqliteOnConflict::Fail) => OnConflict::Fail,
+            Some(sp::SqliteOnConflict::Rollback) => OnConflict::Rollback,
         };
         let table = match table {
             sp::TableObject::TableName(name) => object_name(name)?,
@@ -545,8 +543,9 @@ impl Converter {
                 query => InsertSource::Query(Box::new(query)),
             },
         };
+        let upsert = on.map(|on| self.upsert(on)).transpose()?.into_iter().collect();
         let returning = self.returning(returning)?;
-        Ok(Statement::Insert { table, columns, source, on_conflict, returning })
+        Ok(Statement::Insert { table, columns, source, on_conflict, upsert, returning })
     }
 
     /// `RETURNING items`.
@@ -595,25 +594,7 @@ impl Converter {
             return Err(not_supported("UPDATE options"));
         }
         let table = dml_table(table, "UPDATE")?;
-        let assignments = assignments
-            .into_iter()
-            .map(|a| {
-                let sp::Assignment { target, value } = a;
-                let column = match target {
-                    sp::AssignmentTarget::ColumnName(name) => {
-                        let shown = name.to_string();
-                        match name.0.into_iter().next_back() {
-                            Some(sp::ObjectNamePart::Identifier(ident)) => ident.value,
-                            _ => return Err(not_supported(format!("the assignment target `{shown}`"))),
-                        }
-                    }
-                    sp::AssignmentTarget::Tuple(_) => {
-                        return Err(not_supported("row-value assignments (SET (a, b) = …)"));
-                    }
-                };
-                Ok((column, self.expr(value)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let assignments = self.assignments(assignments)?;
         let filter = selection.map(|e| self.expr(e)).transpose()?;
         let returning = self.returning(returning)?;
         Ok(Statement::Update { table, assignments, filter, returning })

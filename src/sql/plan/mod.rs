@@ -264,6 +264,15 @@ impl Scope<'static> {
     pub fn of_table(t: &Table) -> Scope<'static> {
         Scope::new(table_cols(t, lower(&t.name)), None)
     }
+
+    /// The scope of an upsert's `DO UPDATE`: the existing row of `t` (its
+    /// columns, then its rowid), then the row that would have been
+    /// inserted, named only as `excluded.col` (its columns, then its rowid).
+    pub fn of_upsert(t: &Table) -> Scope<'static> {
+        let mut cols = table_cols(t, lower(&t.name));
+        cols.extend(table_cols(t, "excluded".into()).into_iter().map(|c| ScopeCol { qualified_only: true, ..c }));
+        Scope::new(cols, None)
+    }
 }
 
 fn conjuncts(e: &ast::Expr, out: &mut Vec<ast::Expr>) {

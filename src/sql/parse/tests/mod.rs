@@ -291,6 +291,7 @@ fn insert_forms() {
             columns: Some(vec!["a".into(), "b".into()]),
             source: InsertSource::Values(vec![vec![int(1), text("x")], vec![int(2), null()]]),
             on_conflict: OnConflict::Abort,
+            upsert: Vec::new(),
             returning: Vec::new(),
         }
     );
@@ -299,12 +300,16 @@ fn insert_forms() {
         ("INSERT OR REPLACE INTO main.t VALUES (1)", OnConflict::Replace),
         ("REPLACE INTO t VALUES (1)", OnConflict::Replace),
         ("INSERT OR IGNORE INTO t VALUES (1)", OnConflict::Ignore),
+        ("INSERT OR FAIL INTO t VALUES (1)", OnConflict::Fail),
+        ("INSERT OR ROLLBACK INTO t VALUES (1)", OnConflict::Rollback),
+        ("INSERT OR ABORT INTO t VALUES (1)", OnConflict::Abort),
     ] {
         let expected = Statement::Insert {
             table: "t".into(),
             columns: None,
             source: InsertSource::Values(vec![vec![int(1)]]),
             on_conflict,
+            upsert: Vec::new(),
             returning: Vec::new(),
         };
         assert_eq!(one(sql), expected, "{sql}");
@@ -316,6 +321,7 @@ fn insert_forms() {
             columns: None,
             source: InsertSource::DefaultValues,
             on_conflict: OnConflict::Abort,
+            upsert: Vec::new(),
             returning: Vec::new(),
         }
     );
@@ -326,11 +332,45 @@ fn insert_forms() {
             columns: Some(vec!["a".into()]),
             source: InsertSource::Query(Box::new(select_query(select(vec![item(col("x"))], vec![table("u")])))),
             on_conflict: OnConflict::Abort,
+            upsert: Vec::new(),
             returning: Vec::new(),
         }
     );
     assert_sql_error("INSERT INTO t VALUES (1, 2), (3)", "same number of terms");
-    assert_not_supported("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "upserts");
+    // Upserts: a target or none, DO NOTHING or DO UPDATE with its WHERE.
+    let upsert_of = |sql: &str| match one(sql) {
+        Statement::Insert { upsert, .. } => upsert,
+        other => panic!("not an INSERT: {other:?}"),
+    };
+    assert_eq!(
+        upsert_of("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING"),
+        vec![Upsert { target: None, target_filter: None, assignments: Vec::new(), filter: None }]
+    );
+    assert_eq!(
+        upsert_of("INSERT INTO t VALUES (1) ON CONFLICT (a, b) WHERE a > 1 DO UPDATE SET c = excluded.c WHERE c < 2"),
+        vec![Upsert {
+            target: Some(vec!["a".into(), "b".into()]),
+            target_filter: Some(bin(BinaryOp::Gt, col("a"), int(1))),
+            assignments: vec![("c".into(), qcol("excluded", "c"))],
+            filter: Some(bin(BinaryOp::Lt, col("c"), int(2))),
+        }]
+    );
+    assert_not_supported("INSERT INTO t VALUES (1) ON CONFLICT ON CONSTRAINT k DO NOTHING", "ON CONSTRAINT");
+    // Several clauses, kept in order (sqlparser reads one: the others are
+    // cut out and parsed apart), then RETURNING; in a batch, each INSERT
+    // gets its own.
+    let statements = all("INSERT INTO t VALUES (1) ON CONFLICT (a) DO NOTHING ON CONFLICT (b) DO UPDATE SET c = 1 \
+         ON CONFLICT DO NOTHING RETURNING a; ; SELECT 1; INSERT INTO t SELECT 2 WHERE true ON CONFLICT (c) \
+         DO NOTHING ON CONFLICT DO UPDATE SET a = (SELECT 1)");
+    assert_eq!(statements.len(), 3);
+    let targets = |s: &Statement| match s {
+        Statement::Insert { upsert, returning, .. } => {
+            (upsert.iter().map(|u| u.target.clone()).collect::<Vec<_>>(), returning.len())
+        }
+        other => panic!("not an INSERT: {other:?}"),
+    };
+    assert_eq!(targets(&statements[0]), (vec![Some(vec!["a".into()]), Some(vec!["b".into()]), None], 1));
+    assert_eq!(targets(&statements[2]).0, vec![Some(vec!["c".into()]), None]);
     assert_eq!(
         one("INSERT INTO t VALUES (1) RETURNING a, *"),
         Statement::Insert {
@@ -338,10 +378,10 @@ fn insert_forms() {
             columns: None,
             source: InsertSource::Values(vec![vec![int(1)]]),
             on_conflict: OnConflict::Abort,
+            upsert: Vec::new(),
             returning: vec![item(col("a")), SelectItem::Wildcard],
         }
     );
-    assert_not_supported("INSERT OR FAIL INTO t VALUES (1)", "INSERT OR FAIL");
 }
 
 #[test]
