@@ -225,10 +225,21 @@ fn recursive_cte(rng: &mut Rng) -> String {
     }
 }
 
-/// `INSERT INTO out … SELECT` from a CTE, written before or inside the INSERT.
+/// `INSERT INTO out … SELECT` from a CTE, written before or inside the
+/// INSERT; or an UPDATE or DELETE of `out` whose expressions read a CTE.
 fn insert_cte(rng: &mut Rng) -> String {
     let c = cond(rng, "a", "b");
-    match rng.below(3) {
+    match rng.below(6) {
+        3 => format!("WITH x AS (SELECT a FROM t WHERE {c}) DELETE FROM out WHERE a IN (SELECT a FROM x)"),
+        4 => format!(
+            "WITH x(m) AS (SELECT max(c) FROM t WHERE {c}) UPDATE out SET c = (SELECT m FROM x) WHERE a > {}",
+            rng.below(8) as i64 - 2
+        ),
+        5 => format!(
+            "WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 2 FROM k WHERE n < {}) \
+             UPDATE out SET b = b || '+' WHERE a IN (SELECT n FROM k)",
+            rng.below(9)
+        ),
         0 => format!("WITH x AS (SELECT a, b, c FROM t WHERE {c}) INSERT INTO out SELECT * FROM x"),
         1 => format!("INSERT INTO out WITH x(p, q, r) AS (SELECT a, b, c FROM t WHERE {c}) SELECT p, q, r FROM x"),
         _ => format!(
@@ -394,6 +405,31 @@ fn cte_as_insert_source() {
     );
     let rows = p.same("SELECT a FROM t ORDER BY a DESC LIMIT 1").unwrap();
     assert_eq!(ints(&rows), vec![6]);
+}
+
+#[test]
+fn cte_before_update_and_delete() {
+    let p = Pair::new();
+    p.exec("CREATE TABLE t(a INTEGER, b TEXT)");
+    p.exec("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e')");
+    let check = "SELECT * FROM t ORDER BY a";
+    p.same_effect(
+        "WITH odd(v) AS (SELECT a FROM t WHERE a % 2 = 1) UPDATE t SET b = upper(b) WHERE a IN (SELECT v FROM odd)",
+        check,
+    );
+    // A CTE hides the table of its name inside the statement's subqueries.
+    p.same_effect("WITH t(a) AS (SELECT 4) DELETE FROM t WHERE a IN (SELECT a FROM t)", check);
+    p.same_effect(
+        "WITH RECURSIVE s(n) AS (SELECT 10 UNION ALL SELECT n + 10 FROM s WHERE n < 30) \
+         UPDATE t SET a = a + (SELECT max(n) FROM s) WHERE a < 3",
+        check,
+    );
+    let w = waldb_rows(&p.w, "WITH k(v) AS (SELECT 5) DELETE FROM t WHERE a = (SELECT v FROM k) RETURNING a, b");
+    assert_eq!(w.map(|r| ints(&r)), Ok(vec![5]));
+    p.exec("DELETE FROM t WHERE a = 5");
+    p.same(check).expect("same rows");
+    // Its names are gone after the statement.
+    p.same("SELECT * FROM odd").expect_err("odd is not a table");
 }
 
 // --- RETURNING ---------------------------------------------------------------

@@ -85,8 +85,10 @@ pub enum Statement {
         /// `RETURNING …` (empty: none).
         returning: Vec<SelectItem>,
     },
-    /// `UPDATE table SET col = expr, … [WHERE expr]`.
+    /// `[WITH …] UPDATE table SET col = expr, … [WHERE expr]`.
     Update {
+        /// Common table expressions its expressions may read.
+        with: Option<With>,
         /// Target table.
         table: String,
         /// `(column, new value)` pairs.
@@ -96,8 +98,10 @@ pub enum Statement {
         /// `RETURNING …` (empty: none).
         returning: Vec<SelectItem>,
     },
-    /// `DELETE FROM table [WHERE expr]`.
+    /// `[WITH …] DELETE FROM table [WHERE expr]`.
     Delete {
+        /// Common table expressions its expressions may read.
+        with: Option<With>,
         /// Target table.
         table: String,
         /// `WHERE` condition.

@@ -213,7 +213,7 @@ fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Ac
             plan.returning = Returning::plan(p, &plan.table, returning)?;
             Action::Insert(plan)
         }
-        Statement::Update { table, assignments, filter, returning } => {
+        Statement::Update { with, table, assignments, filter, returning } => p.with_ctes(with.as_ref(), |p| {
             let t = writable(catalog, table)?;
             let scope = Scope::of_table(&t);
             let mut sets: Vec<(usize, CExpr)> = Vec::with_capacity(assignments.len());
@@ -227,15 +227,15 @@ fn action(stmt: &Statement, catalog: &Catalog, p: &mut Planner<'_>) -> Result<Ac
             let rows = p.plan_table_rows(&t, &scope, filter.as_ref())?;
             let checks = compile_checks(p, &t)?;
             let returning = Returning::plan(p, &t, returning)?;
-            Action::Update(UpdatePlan { indexes: catalog.indexes_of(&t), table: t, rows, sets, checks, returning })
-        }
-        Statement::Delete { table, filter, returning } => {
+            Ok(Action::Update(UpdatePlan { indexes: catalog.indexes_of(&t), table: t, rows, sets, checks, returning }))
+        })?,
+        Statement::Delete { with, table, filter, returning } => p.with_ctes(with.as_ref(), |p| {
             let t = writable(catalog, table)?;
             let scope = Scope::of_table(&t);
             let rows = p.plan_table_rows(&t, &scope, filter.as_ref())?;
             let returning = Returning::plan(p, &t, returning)?;
-            Action::Delete(DeletePlan { indexes: catalog.indexes_of(&t), table: t, rows, returning })
-        }
+            Ok(Action::Delete(DeletePlan { indexes: catalog.indexes_of(&t), table: t, rows, returning }))
+        })?,
         Statement::CreateTable { .. }
         | Statement::DropTable { .. }
         | Statement::CreateIndex { .. }

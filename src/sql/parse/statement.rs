@@ -415,9 +415,10 @@ impl Converter {
         })
     }
 
-    /// `WITH … INSERT …`: the common table expressions become the `WITH`
-    /// of the INSERT's source query (the only part of an INSERT they can be
-    /// read from).
+    /// `WITH … INSERT | UPDATE | DELETE …`: for an INSERT the common table
+    /// expressions become the `WITH` of its source query (the only part of
+    /// an INSERT they can be read from); an UPDATE or DELETE keeps them, for
+    /// its SET, WHERE and RETURNING expressions.
     pub(super) fn with_dml(&mut self, mut query: Box<sp::Query>) -> Result<Statement> {
         let with = query.with.take().map(|w| self.with(w)).transpose()?;
         let placeholder = Box::new(sp::SetExpr::Values(sp::Values {
@@ -446,7 +447,13 @@ impl Converter {
                 };
                 Ok(Statement::Insert { table, columns, source, on_conflict, upsert, returning })
             }
-            _ => Err(not_supported("WITH before UPDATE or DELETE")),
+            Statement::Update { with: None, table, assignments, filter, returning } => {
+                Ok(Statement::Update { with: Some(with), table, assignments, filter, returning })
+            }
+            Statement::Delete { with: None, table, filter, returning } => {
+                Ok(Statement::Delete { with: Some(with), table, filter, returning })
+            }
+            _ => Err(Error::Sql("expected INSERT, UPDATE or DELETE after WITH".into())),
         }
     }
 
@@ -597,7 +604,7 @@ impl Converter {
         let assignments = self.assignments(assignments)?;
         let filter = selection.map(|e| self.expr(e)).transpose()?;
         let returning = self.returning(returning)?;
-        Ok(Statement::Update { table, assignments, filter, returning })
+        Ok(Statement::Update { with: None, table, assignments, filter, returning })
     }
 
     pub(super) fn delete(&mut self, delete: sp::Delete) -> Result<Statement> {
@@ -637,7 +644,7 @@ impl Converter {
         let table = dml_table(table, "DELETE")?;
         let filter = selection.map(|e| self.expr(e)).transpose()?;
         let returning = self.returning(returning)?;
-        Ok(Statement::Delete { table, filter, returning })
+        Ok(Statement::Delete { with: None, table, filter, returning })
     }
 }
 

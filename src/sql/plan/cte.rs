@@ -78,6 +78,18 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Run `f` with the CTEs of `with` (if any) in scope: an UPDATE's or
+    /// DELETE's `WITH`, read by its expressions' subqueries.
+    pub fn with_ctes<T>(&mut self, with: Option<&ast::With>, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let saved = self.ctes.len();
+        let out = match with {
+            Some(with) => self.push_with(with).and_then(|()| f(self)),
+            None => f(self),
+        };
+        self.ctes.truncate(saved);
+        out
+    }
+
     /// The source a FROM name refers to, if it names a CTE in scope.
     pub(super) fn cte_source(&mut self, name: &str, qual: &str) -> Result<Option<Source>> {
         let key = lower(name);

@@ -389,6 +389,7 @@ fn update_and_delete() {
     assert_eq!(
         one("UPDATE t SET t.a = 1, b = b + 1 WHERE c > 2"),
         Statement::Update {
+            with: None,
             table: "t".into(),
             assignments: vec![("a".into(), int(1)), ("b".into(), bin(BinaryOp::Add, col("b"), int(1)))],
             filter: Some(bin(BinaryOp::Gt, col("c"), int(2))),
@@ -398,6 +399,7 @@ fn update_and_delete() {
     assert_eq!(
         one("UPDATE main.t SET a = NULL"),
         Statement::Update {
+            with: None,
             table: "t".into(),
             assignments: vec![("a".into(), null())],
             filter: None,
@@ -407,12 +409,13 @@ fn update_and_delete() {
     assert_eq!(
         one("DELETE FROM t WHERE a = 1"),
         Statement::Delete {
+            with: None,
             table: "t".into(),
             filter: Some(bin(BinaryOp::Eq, col("a"), int(1))),
             returning: Vec::new()
         }
     );
-    assert_eq!(one("DELETE FROM main.t"), Statement::Delete { table: "t".into(), filter: None, returning: Vec::new() });
+    assert_eq!(one("DELETE FROM main.t"), Statement::Delete { with: None, table: "t".into(), filter: None, returning: Vec::new() });
     assert_not_supported("UPDATE OR REPLACE t SET a = 1", "UPDATE OR REPLACE");
     assert_not_supported("UPDATE t SET a = u.b FROM u", "UPDATE … FROM");
     assert_not_supported("UPDATE t SET (a, b) = (1, 2)", "row-value assignments");
@@ -437,7 +440,7 @@ fn transactions_and_explain() {
     assert_eq!(one("EXPLAIN QUERY PLAN SELECT 1"), Statement::Explain(Box::new(select_1)));
     assert_eq!(
         one("EXPLAIN DELETE FROM t"),
-        Statement::Explain(Box::new(Statement::Delete { table: "t".into(), filter: None, returning: Vec::new() }))
+        Statement::Explain(Box::new(Statement::Delete { with: None, table: "t".into(), filter: None, returning: Vec::new() }))
     );
 }
 
