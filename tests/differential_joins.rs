@@ -209,3 +209,44 @@ fn a_right_side_past_the_memory_bound_falls_back_to_a_nested_loop() {
     assert_eq!(agree(&w, &s, sql), 3 * 14);
     assert_eq!(agree(&w, &s, "SELECT count(*) FROM small LEFT JOIN big ON small.k = big.k + 2"), 1);
 }
+
+#[test]
+fn natural_joins_agree_with_sqlite() {
+    let (w, s) = both(
+        "CREATE TABLE a(id INTEGER, k TEXT, x REAL); CREATE TABLE b(k TEXT, id INTEGER, y TEXT); \
+         CREATE TABLE c(z INTEGER, k TEXT); CREATE TABLE d(q INTEGER); \
+         INSERT INTO a VALUES (1, 'p', 1.5), (2, 'q', 2.5), (3, NULL, 0.0), (4, 'p', -1.0); \
+         INSERT INTO b VALUES ('p', 1, 'one'), ('q', 2, 'two'), ('q', 3, 'three'), (NULL, 3, 'null'); \
+         INSERT INTO c VALUES (10, 'p'), (20, 'q'), (30, 'r'); INSERT INTO d VALUES (7), (8);",
+    );
+    let queries = [
+        // Two shared columns (id, k); SELECT * shows them once.
+        "SELECT * FROM a NATURAL JOIN b",
+        "SELECT id, k, x, y FROM a NATURAL JOIN b",
+        "SELECT * FROM a NATURAL LEFT JOIN b",
+        "SELECT a.id, b.id, y FROM a NATURAL LEFT JOIN b",
+        // One shared column.
+        "SELECT * FROM b NATURAL JOIN c",
+        // None shared: a cross join.
+        "SELECT * FROM a NATURAL JOIN d",
+        // A chain: c matches on k, which the left side has from a.
+        "SELECT * FROM a NATURAL JOIN b NATURAL JOIN c",
+        "SELECT count(*) FROM (SELECT 1 AS id, 'p' AS k) AS s NATURAL JOIN a",
+        "SELECT * FROM a AS l NATURAL JOIN a AS r WHERE l.x > 0",
+    ];
+    let mut rows = 0;
+    for q in queries {
+        rows += agree(&w, &s, q);
+    }
+    // A view keeps its NATURAL join through the schema's rendering of it.
+    let view = "CREATE VIEW v AS SELECT * FROM a NATURAL LEFT JOIN b";
+    w.execute(view, ()).expect("waldb view");
+    s.execute(view, []).expect("sqlite view");
+    rows += agree(&w, &s, "SELECT * FROM v");
+    assert!(rows > 10, "the natural joins found only {rows} rows in all");
+    // The column count of SELECT * (each shared column once).
+    for (q, n) in [("SELECT * FROM a NATURAL JOIN b", 4), ("SELECT * FROM a NATURAL JOIN d", 4)] {
+        let cols = w.prepare(q).expect("prepare").column_names().len();
+        assert_eq!(cols, n, "{q}");
+    }
+}

@@ -393,7 +393,7 @@ pub enum FromItem {
         /// Its alias.
         alias: Option<String>,
     },
-    /// `left [INNER | LEFT | CROSS] JOIN right [ON expr | USING (cols)]`.
+    /// `left [NATURAL] [INNER | LEFT | CROSS] JOIN right [ON expr | USING (cols)]`.
     Join {
         /// Left side.
         left: Box<FromItem>,
@@ -405,6 +405,8 @@ pub enum FromItem {
         on: Option<Expr>,
         /// `USING` columns.
         using: Vec<String>,
+        /// `NATURAL`: `USING` every column name the two sides share.
+        natural: bool,
     },
 }
 

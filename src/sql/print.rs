@@ -246,13 +246,14 @@ impl Display for FromItem {
                 }
                 Ok(())
             }
-            FromItem::Join { left, right, kind, on, using } => {
+            FromItem::Join { left, right, kind, on, using, natural } => {
                 let k = match kind {
                     JoinKind::Inner => "JOIN",
                     JoinKind::Left => "LEFT JOIN",
                     JoinKind::Cross => "CROSS JOIN",
                 };
-                write!(f, "({left} {k} {right}")?;
+                let natural = if *natural { "NATURAL " } else { "" };
+                write!(f, "({left} {natural}{k} {right}")?;
                 if let Some(on) = on {
                     write!(f, " ON {on}")?;
                 }

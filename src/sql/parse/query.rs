@@ -333,17 +333,17 @@ impl Converter {
                 sp::JoinOperator::FullOuter(_) => return Err(not_supported("FULL JOIN")),
                 other => return Err(not_supported(format!("{} joins", variant_kind(other)))),
             };
-            let (on, using) = match constraint {
-                sp::JoinConstraint::None => (None, Vec::new()),
-                sp::JoinConstraint::On(e) => (Some(self.expr_box(take_expr(e))?), Vec::new()),
+            let (on, using, natural) = match constraint {
+                sp::JoinConstraint::None => (None, Vec::new(), false),
+                sp::JoinConstraint::On(e) => (Some(self.expr_box(take_expr(e))?), Vec::new(), false),
                 sp::JoinConstraint::Using(names) => {
-                    (None, names.iter().cloned().map(simple_name).collect::<Result<Vec<_>>>()?)
+                    (None, names.iter().cloned().map(simple_name).collect::<Result<Vec<_>>>()?, false)
                 }
-                sp::JoinConstraint::Natural => return Err(not_supported("NATURAL joins")),
+                sp::JoinConstraint::Natural => (None, Vec::new(), true),
                 sp::JoinConstraint::UsingAlias(..) => return Err(not_supported("USING (…) AS alias")),
             };
             let right = self.table_factor(relation)?;
-            left = FromItem::Join { left: Box::new(left), right: Box::new(right), kind, on, using };
+            left = FromItem::Join { left: Box::new(left), right: Box::new(right), kind, on, using, natural };
         }
         Ok(left)
     }

@@ -178,13 +178,18 @@ impl<'c> Planner<'c> {
                 let qual = alias.as_deref().map(lower).unwrap_or_default();
                 Ok(vec![self.derived(plan, names, qual)])
             }
-            ast::FromItem::Join { left, right, kind, on, using } => {
+            ast::FromItem::Join { left, right, kind, on, using, natural } => {
                 let mut l = self.source(left)?;
                 let mut r = self.source(right)?;
                 let mut conds: Vec<ast::Expr> = Vec::new();
                 if let Some(on) = on {
                     conds.push(on.clone());
                 }
+                let shared;
+                let using = if *natural { {
+                    shared = shared_columns(&l, &r);
+                    &shared
+                } } else { using };
                 for u in using {
                     let lt = l.iter().rev().find_map(|s| {
                         s.cols.iter().find(|c| c.name == lower(u) && !c.hidden).and_then(|c| c.table.clone())
@@ -755,4 +760,18 @@ impl<'c> Planner<'c> {
         self.subs.push(SubPlan { plan, correlated });
         Ok(self.subs.len() - 1)
     }
+}
+
+/// The column names a NATURAL join matches on: those of the left side
+/// (in its order, once each) that the right side has too.
+fn shared_columns(left: &[Source], right: &[Source]) -> Vec<String> {
+    let visible = |s: &Source| s.cols.iter().filter(|c| !c.hidden && !c.qualified_only).map(|c| c.name.clone()).collect::<Vec<_>>();
+    let right: Vec<String> = right.first().map(visible).unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    for name in left.iter().flat_map(visible) {
+        if right.contains(&name) && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }

@@ -103,7 +103,7 @@ fn table_as(name: &str, alias: &str) -> FromItem {
     FromItem::Table { name: name.into(), alias: Some(alias.into()) }
 }
 fn join(left: FromItem, right: FromItem, kind: JoinKind, on: Option<Expr>) -> FromItem {
-    FromItem::Join { left: Box::new(left), right: Box::new(right), kind, on, using: Vec::new() }
+    FromItem::Join { left: Box::new(left), right: Box::new(right), kind, on, using: Vec::new(), natural: false }
 }
 fn select(items: Vec<SelectItem>, from: Vec<FromItem>) -> Select {
     Select { distinct: false, items, from, filter: None, group_by: Vec::new(), having: None }
@@ -646,6 +646,7 @@ fn from_items_and_joins() {
         kind: JoinKind::Left,
         on: None,
         using: vec!["k".into(), "l".into()],
+        natural: false,
     };
     let chain = join(
         join(
@@ -676,8 +677,24 @@ fn nested_joins_and_derived_tables() {
 }
 
 #[test]
+fn natural_joins() {
+    let natural = |kind| FromItem::Join {
+        left: Box::new(table("a")),
+        right: Box::new(table("b")),
+        kind,
+        on: None,
+        using: Vec::new(),
+        natural: true,
+    };
+    assert_eq!(select_of("SELECT * FROM a NATURAL JOIN b"), select(vec![SelectItem::Wildcard], vec![natural(JoinKind::Inner)]));
+    assert_eq!(
+        select_of("SELECT * FROM a NATURAL LEFT JOIN b"),
+        select(vec![SelectItem::Wildcard], vec![natural(JoinKind::Left)])
+    );
+}
+
+#[test]
 fn unsupported_from_items() {
-    assert_not_supported("SELECT * FROM a NATURAL JOIN b", "NATURAL joins");
     assert_not_supported("SELECT * FROM a RIGHT JOIN b ON 1", "RIGHT JOIN");
     assert_not_supported("SELECT * FROM a FULL OUTER JOIN b ON 1", "FULL JOIN");
     assert_not_supported("SELECT * FROM t INDEXED BY i", "index hints");
