@@ -141,7 +141,10 @@ fn no_committer_waits_more_than_two_flushes() {
     const ANNOUNCED: u64 = 5;
     const SILENT: u64 = 3;
     const ROUNDS: u64 = 12;
-    let wal = slow_wal(10);
+    // Syncs of 30 ms: a count read a little late (a thread descheduled
+    // right after its append or its acknowledgement) could only add a
+    // flush if it slept through a whole one.
+    let wal = slow_wal(30);
     let threads: Vec<_> = (0..ANNOUNCED + SILENT)
         .map(|c| {
             let wal = wal.clone();
@@ -153,7 +156,7 @@ fn no_committer_waits_more_than_two_flushes() {
                     if c >= ANNOUNCED {
                         // Unannounced committers arrive at odd moments,
                         // during gathers as well as flushes.
-                        std::thread::sleep(Duration::from_micros(700 * (c + r) % 9_000));
+                        std::thread::sleep(Duration::from_micros(2_100 * (c + r) % 27_000));
                     }
                 }
                 worst
