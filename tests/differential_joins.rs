@@ -233,6 +233,10 @@ fn natural_joins_agree_with_sqlite() {
         "SELECT * FROM a NATURAL JOIN b NATURAL JOIN c",
         "SELECT count(*) FROM (SELECT 1 AS id, 'p' AS k) AS s NATURAL JOIN a",
         "SELECT * FROM a AS l NATURAL JOIN a AS r WHERE l.x > 0",
+        // Subqueries without an alias.
+        "SELECT * FROM (SELECT 1 AS x, 2 AS y) JOIN (SELECT 1 AS x, 3 AS z) USING (x)",
+        "SELECT x, y FROM (SELECT id AS x, k AS y FROM a) NATURAL JOIN (SELECT id AS x FROM b)",
+        "SELECT * FROM a JOIN (SELECT k, y FROM b) USING (k)",
     ];
     let mut rows = 0;
     for q in queries {

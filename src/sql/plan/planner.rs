@@ -185,11 +185,20 @@ impl<'c> Planner<'c> {
                 if let Some(on) = on {
                     conds.push(on.clone());
                 }
-                let shared;
-                let using = if *natural { {
-                    shared = shared_columns(&l, &r);
-                    &shared
-                } } else { using };
+                let shared = if *natural { shared_columns(&l, &r) } else { Vec::new() };
+                let using = if *natural { &shared } else { using };
+                if !using.is_empty() {
+                    // USING names each side's column by its table: a
+                    // subquery without an alias gets an internal one.
+                    for s in l.iter_mut().chain(r.iter_mut()) {
+                        if let Node::Derived { id, .. } = &s.node
+                            && s.cols.iter().all(|c| c.table.is_none())
+                        {
+                            let qual = format!("(subquery {id})");
+                            s.cols.iter_mut().for_each(|c| c.table = Some(qual.clone()));
+                        }
+                    }
+                }
                 for u in using {
                     let lt = l.iter().rev().find_map(|s| {
                         s.cols.iter().find(|c| c.name == lower(u) && !c.hidden).and_then(|c| c.table.clone())
