@@ -45,9 +45,6 @@
 //! the median flush as bound) and 15.2 (half). Full side-by-side figures are
 //! in the README (`benches/compare`, W2).
 //!
-//! 3. Nobody returns from `flush_to` before the sync covering their record
-//!    returned `Ok` (`docs/DESIGN.md` invariant 2).
-//!
 //! # The durable LSN a flush carries (`docs/DESIGN.md` invariant 8)
 //!
 //! Every record carries the durable LSN known when it was appended. Under
